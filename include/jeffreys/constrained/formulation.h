@@ -1,0 +1,52 @@
+#pragma once
+/// What is optimised (METHOD.md section 3): an objective that is a weighted sum of named terms, and
+/// constraints `term <= level (+ slack)`, each hard or resilient, each level absolute or relative to
+/// another term's detached value. The named methods (jeffreys, mle-flow, ...) are presets of this.
+#include <string>
+#include <vector>
+
+namespace jeffreys::constrained {
+
+/// Which model's parameters a weighted term's gradient reaches.
+enum class Target { both, main, proxy };
+
+struct ObjectiveTerm {
+  std::string term;
+  double weight = 1.0;
+  Target target = Target::both;
+};
+
+struct Constraint {
+  std::string term;
+  /// ε: the level is `level`, plus the detached value of `relative_to` when that is set.
+  double level = 0.0;
+  std::string relative_to;
+  /// Resilient: the level relaxes by a slack u >= 0 that costs (slack_cost / 2) u² (α in METHOD.md).
+  bool resilient = true;
+  double slack_cost = 1.0;
+  /// Dual ascent step η_λ and initial multiplier λ0.
+  double dual_lr = 0.01;
+  double dual_init = 1.0;
+};
+
+struct Formulation {
+  std::string name;
+  std::vector<ObjectiveTerm> objective;
+  std::vector<Constraint> constraints;
+
+  /// Whether the term appears in the objective or in a constraint (as term or as level).
+  bool uses(const std::string& term) const;
+  /// Throws std::invalid_argument naming the offending entry (unknown term, negative step, ...).
+  void validate(const std::vector<std::string>& known_terms) const;
+};
+
+/// Presets, by name:
+/// - "jeffreys": F + R subject to P <= F (relative, resilient, α = 1, η = 0.01, λ0 = 1);
+/// - "mle-flow": F alone (no proxy);
+/// - "mle-ebm": P, with R sent to the flow only so that it tracks the energy as importance proposal;
+/// - "fixed-penalty": F + R + 1·P, no duals;
+/// - "three-dual": F, P and R each as resilient constraints (level 0), objective the slack costs.
+Formulation formulation_by_name(const std::string& name);
+std::vector<std::string> formulation_names();
+
+}  // namespace jeffreys::constrained

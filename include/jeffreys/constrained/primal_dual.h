@@ -1,0 +1,49 @@
+#pragma once
+/// Lagrangian and projected dual ascent for a Formulation. The primal loss for the current
+/// multipliers is L = Σ w_k T_k + Σ_c λ_c T_c; after the primal step, each resilient slack is set
+/// to its exact minimiser u = max(0, λ/α) and λ ← max(0, λ + η (T - level - u)).
+#include <torch/types.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "jeffreys/constrained/formulation.h"
+
+namespace jeffreys::constrained {
+
+struct DualState {
+  double lambda = 0;
+  double slack = 0;
+  /// Last T - level - u seen by dual_step (positive: violated).
+  double violation = 0;
+  /// Last resolved level (absolute, including the relative part).
+  double level = 0;
+};
+
+class PrimalDual {
+ public:
+  explicit PrimalDual(Formulation formulation);
+
+  /// Coefficient of each term in the primal loss of one model (weights plus multipliers).
+  std::map<std::string, double> coefficients(Target model) const;
+  /// Σ coefficient_k T_k over the given terms for `model` (Target::both: terms with equal
+  /// coefficients for both models). Terms missing from `terms` must have coefficient 0.
+  torch::Tensor lagrangian(const std::map<std::string, torch::Tensor>& terms, Target model = Target::both) const;
+  /// Whether some term is weighted differently for the two models (then they need separate backward passes).
+  bool split_by_model() const;
+  /// Slack update then projected dual ascent, from detached term values.
+  void dual_step(const std::map<std::string, double>& values);
+
+  const std::vector<DualState>& duals() const { return duals_; }
+  std::vector<DualState>& mutable_duals() { return duals_; }
+  const Formulation& formulation() const { return formulation_; }
+  /// The slack cost Σ (α/2) u², reported with the objective.
+  double slack_penalty() const;
+
+ private:
+  Formulation formulation_;
+  std::vector<DualState> duals_;
+};
+
+}  // namespace jeffreys::constrained

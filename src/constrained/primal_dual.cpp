@@ -1,0 +1,71 @@
+#include "jeffreys/constrained/primal_dual.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace jeffreys::constrained {
+
+PrimalDual::PrimalDual(Formulation f) : formulation_(std::move(f)) {
+  for (const auto& c : formulation_.constraints) {
+    DualState d;
+    d.lambda = c.dual_init;
+    d.slack = c.resilient ? std::max(0.0, c.dual_init / c.slack_cost) : 0.0;
+    duals_.push_back(d);
+  }
+}
+
+std::map<std::string, double> PrimalDual::coefficients(Target model) const {
+  std::map<std::string, double> coef;
+  for (const auto& o : formulation_.objective)
+    if (o.target == Target::both || model == Target::both || o.target == model) coef[o.term] += o.weight;
+  for (size_t i = 0; i < duals_.size(); ++i) coef[formulation_.constraints[i].term] += duals_[i].lambda;
+  return coef;
+}
+
+bool PrimalDual::split_by_model() const {
+  for (const auto& o : formulation_.objective)
+    if (o.target != Target::both && o.weight != 0) return true;
+  return false;
+}
+
+torch::Tensor PrimalDual::lagrangian(const std::map<std::string, torch::Tensor>& terms, Target model) const {
+  torch::Tensor loss;
+  for (const auto& [name, c] : coefficients(model)) {
+    if (c == 0) continue;
+    auto it = terms.find(name);
+    if (it == terms.end() || !it->second.defined())
+      throw std::invalid_argument("lagrangian: term '" + name + "' has coefficient " + std::to_string(c) +
+                                  " but was not computed");
+    auto scaled = c == 1.0 ? it->second : it->second * c;
+    loss = loss.defined() ? loss + scaled : scaled;
+  }
+  TORCH_CHECK(loss.defined(), "lagrangian: the formulation '", formulation_.name, "' has no active term");
+  return loss;
+}
+
+void PrimalDual::dual_step(const std::map<std::string, double>& values) {
+  auto value = [&](const std::string& t) {
+    auto it = values.find(t);
+    if (it == values.end()) throw std::invalid_argument("dual_step: no value for term '" + t + "'");
+    return it->second;
+  };
+  for (size_t i = 0; i < duals_.size(); ++i) {
+    const auto& c = formulation_.constraints[i];
+    auto& d = duals_[i];
+    d.level = c.level + (c.relative_to.empty() ? 0.0 : value(c.relative_to));
+    d.slack = c.resilient ? std::max(0.0, d.lambda / c.slack_cost) : 0.0;
+    d.violation = value(c.term) - d.level - d.slack;
+    d.lambda = std::max(0.0, d.lambda + c.dual_lr * d.violation);
+  }
+}
+
+double PrimalDual::slack_penalty() const {
+  double s = 0;
+  for (size_t i = 0; i < duals_.size(); ++i)
+    if (formulation_.constraints[i].resilient) s += 0.5 * formulation_.constraints[i].slack_cost * duals_[i].slack * duals_[i].slack;
+  return s;
+}
+
+}  // namespace jeffreys::constrained

@@ -1,0 +1,47 @@
+#include "jeffreys/divergence/importance.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace jeffreys::divergence {
+
+LogZ log_z_from_log_weights(const torch::Tensor& log_w) {
+  TORCH_CHECK(log_w.dim() == 1 || log_w.dim() == 2, "log_z_from_log_weights: expected [K] or [K, C], got ",
+              log_w.sizes());
+  const double log_k = std::log(static_cast<double>(log_w.size(0)));
+  auto lse = torch::logsumexp(log_w, 0);
+  LogZ out;
+  out.log_z = lse - log_k;
+  {
+    torch::NoGradGuard g;
+    // ESS = exp(2 lse(log w) - lse(2 log w)), computed in log space so huge weights do not overflow.
+    out.ess = torch::exp(2 * lse.detach() - torch::logsumexp(2 * log_w.detach(), 0));
+  }
+  return out;
+}
+
+LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, int64_t n,
+                            const torch::Tensor& context, int64_t chunk, c10::optional<at::Generator> generator) {
+  TORCH_CHECK(n >= 2, "estimate_log_z: needs at least 2 samples");
+  TORCH_CHECK(!context.defined() || context.size(0) == 1, "estimate_log_z: context must be a single row [1, C]");
+  torch::NoGradGuard g;
+  std::vector<torch::Tensor> parts;
+  for (int64_t done = 0; done < n; done += chunk) {
+    const int64_t m = std::min(chunk, n - done);
+    torch::Tensor ctx = context.defined() ? context.expand({m, context.size(1)}) : torch::Tensor();
+    auto [y, lp] = flow.sample_and_log_prob(m, ctx, generator);
+    parts.push_back((-energy.energy(y, ctx) - lp).to(torch::kDouble));
+  }
+  auto log_w = torch::cat(parts);
+  auto lz = log_z_from_log_weights(log_w);
+  LogZEstimate e;
+  e.log_z = lz.log_z.item<double>();
+  e.ess = lz.ess.item<double>();
+  e.samples = n;
+  auto w = torch::exp(log_w - log_w.max());
+  e.std_error = (w.std() / (w.mean() * std::sqrt(static_cast<double>(n)))).item<double>();
+  return e;
+}
+
+}  // namespace jeffreys::divergence

@@ -1,0 +1,49 @@
+#include "jeffreys/divergence/terms.h"
+
+#include <torch/torch.h>
+
+#include "jeffreys/divergence/importance.h"
+
+namespace jeffreys::divergence {
+
+Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const torch::Tensor& x,
+                     const torch::Tensor& context, const TermsRequest& req, c10::optional<at::Generator> generator) {
+  TORCH_CHECK(req.flow_samples >= 1, "jeffreys_terms: flow_samples must be >= 1");
+  const bool needs_proxy = req.proxy || req.reverse;
+  TORCH_CHECK(!needs_proxy || energy != nullptr, "jeffreys_terms: P and R need an energy model");
+  Terms t;
+  // F first: the first data batch a flow sees initialises its ActNorm layers.
+  if (req.forward) t.F = -flow.log_prob(x, context).mean();
+  if (!needs_proxy) return t;
+
+  const int64_t B = x.size(0);
+  const bool conditional = context.defined();
+  const int64_t K = req.flow_samples;
+  const int64_t n = conditional ? K * B : K;
+  // Row k*B + i is the k-th sample for context i, so log-weights reshape to [K, B].
+  torch::Tensor ctx_rep = conditional ? context.repeat({K, 1}) : torch::Tensor();
+  auto [y, log_py] = flow.sample_and_log_prob(n, ctx_rep, generator);
+
+  // One energy pass for everything ψ needs without θ: detached samples (log Ẑ) and the data (P).
+  auto y_fixed = y.detach();
+  torch::Tensor e_fixed, e_data;
+  if (req.proxy) {
+    auto both = energy->energy(torch::cat({y_fixed, x}), conditional ? torch::cat({ctx_rep, context}) : torch::Tensor());
+    e_fixed = both.narrow(0, 0, n);
+    e_data = both.narrow(0, n, B);
+  } else {
+    e_fixed = energy->energy(y_fixed, ctx_rep);
+  }
+  auto log_w = -e_fixed - log_py.detach();
+  auto lz = log_z_from_log_weights(conditional ? log_w.view({K, B}) : log_w);
+  t.log_z = lz.log_z.mean();
+  t.ess = lz.ess.mean().item<double>();
+  if (req.proxy) t.P = e_data.mean() + t.log_z;
+  if (req.reverse) {
+    // Reparameterised through y: θ lowers the energy of its samples and raises its entropy.
+    t.R = (log_py + energy->energy(y, ctx_rep)).mean() + t.log_z;
+  }
+  return t;
+}
+
+}  // namespace jeffreys::divergence

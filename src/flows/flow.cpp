@@ -1,0 +1,81 @@
+#include "jeffreys/flows/flow.h"
+
+#include <torch/torch.h>
+
+#include <cmath>
+
+namespace jeffreys::flows {
+
+torch::Tensor standard_normal_log_prob(const torch::Tensor& z) {
+  const double c = -0.5 * static_cast<double>(z.size(-1)) * std::log(2.0 * M_PI);
+  return z.square().sum(-1) * -0.5 + c;
+}
+
+FlowImpl::FlowImpl(int64_t features, int64_t context_features, std::vector<transforms::TransformPtr> transforms)
+    : features_(features), context_features_(context_features), transforms_(std::move(transforms)) {
+  TORCH_CHECK(features >= 1, "Flow: features must be >= 1, got ", features);
+  TORCH_CHECK(context_features >= 0, "Flow: context_features must be >= 0");
+  layers_ = register_module("transforms", torch::nn::ModuleList());
+  for (auto& t : transforms_) {
+    TORCH_CHECK(t != nullptr, "Flow: null transform");
+    layers_->push_back(t);
+  }
+  reference_ = register_buffer("reference", torch::zeros({0}));
+}
+
+void FlowImpl::check_context(const torch::Tensor& context, int64_t rows) const {
+  if (context_features_ == 0) {
+    TORCH_CHECK(!context.defined(), "Flow: this flow is unconditional but a context was given");
+    return;
+  }
+  TORCH_CHECK(context.defined(), "Flow: this flow needs a context with ", context_features_, " features");
+  TORCH_CHECK(context.dim() == 2 && context.size(0) == rows && context.size(1) == context_features_,
+              "Flow: context must have shape [", rows, ", ", context_features_, "], got ", context.sizes());
+}
+
+transforms::TransformResult FlowImpl::forward(const torch::Tensor& x, const torch::Tensor& context) {
+  TORCH_CHECK(x.dim() == 2 && x.size(1) == features_, "Flow: input must have shape [batch, ", features_, "], got ",
+              x.sizes());
+  check_context(context, x.size(0));
+  torch::Tensor z = x, ladj;
+  for (auto& t : transforms_) {
+    auto [out, l] = t->forward(z, context);
+    z = out;
+    ladj = ladj.defined() ? ladj + l : l;
+  }
+  if (!ladj.defined()) ladj = torch::zeros({x.size(0)}, x.options());
+  return {z, ladj};
+}
+
+transforms::TransformResult FlowImpl::inverse(const torch::Tensor& z, const torch::Tensor& context) {
+  check_context(context, z.size(0));
+  torch::Tensor x = z, ladj;
+  for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) {
+    auto [out, l] = (*it)->inverse(x, context);
+    x = out;
+    ladj = ladj.defined() ? ladj + l : l;
+  }
+  if (!ladj.defined()) ladj = torch::zeros({z.size(0)}, z.options());
+  return {x, ladj};
+}
+
+torch::Tensor FlowImpl::log_prob(const torch::Tensor& x, const torch::Tensor& context) {
+  auto [z, ladj] = forward(x, context);
+  return standard_normal_log_prob(z) + ladj;
+}
+
+std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob(int64_t n, const torch::Tensor& context,
+                                                                      c10::optional<at::Generator> generator) {
+  TORCH_CHECK(n >= 1, "Flow: number of samples must be >= 1, got ", n);
+  auto z = torch::randn({n, features_}, generator, tensor_options());
+  auto [x, ladj] = inverse(z, context);
+  return {x, standard_normal_log_prob(z) - ladj};
+}
+
+torch::Tensor FlowImpl::sample(int64_t n, const torch::Tensor& context, c10::optional<at::Generator> generator) {
+  TORCH_CHECK(n >= 1, "Flow: number of samples must be >= 1, got ", n);
+  auto z = torch::randn({n, features_}, generator, tensor_options());
+  return inverse(z, context).first;
+}
+
+}  // namespace jeffreys::flows

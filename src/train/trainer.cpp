@@ -1,0 +1,211 @@
+#include "jeffreys/train/trainer.h"
+
+#include <fcntl.h>
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
+namespace jeffreys::train {
+namespace {
+constexpr int64_t kCheckpointVersion = 1;
+
+std::vector<torch::Tensor> parameters_of(torch::nn::Module* m) {
+  return m == nullptr ? std::vector<torch::Tensor>{} : m->parameters();
+}
+
+bool depends_on_proxy(const constrained::Formulation& f) { return f.uses("P") || f.uses("R"); }
+}  // namespace
+
+Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formulation formulation,
+                 TrainerOptions options)
+    : flow_(std::move(flow)), energy_(std::move(energy)), primal_dual_(formulation), options_(options) {
+  formulation.validate({"F", "P", "R"});
+  TORCH_CHECK(options_.batch_size >= 1, "Trainer: batch_size must be >= 1");
+  TORCH_CHECK(options_.flow_samples >= 1, "Trainer: flow_samples must be >= 1");
+  TORCH_CHECK(options_.divergence_threshold > 0, "Trainer: divergence_threshold must be > 0");
+  request_.forward = formulation.uses("F");
+  request_.proxy = formulation.uses("P");
+  request_.reverse = formulation.uses("R");
+  request_.flow_samples = options_.flow_samples;
+  TORCH_CHECK(!depends_on_proxy(formulation) || energy_ != nullptr, "Trainer: method '", formulation.name,
+              "' needs an energy model");
+  main_params_ = FlatParameters(flow_->parameters());
+  proxy_params_ = FlatParameters(depends_on_proxy(formulation) ? parameters_of(energy_.get()) : std::vector<torch::Tensor>{});
+  main_opt_ = FlatAdam(&main_params_, options_.main.adam);
+  proxy_opt_ = FlatAdam(&proxy_params_, options_.proxy.adam);
+  if (flow_->tensor_options().device().is_cpu()) {
+    generator_ = at::detail::createCPUGenerator(options_.seed);
+  }
+}
+
+void Trainer::check(const std::string& term, double value) const {
+  if (!std::isfinite(value)) throw TrainingDiverged(step_, term, value, "not finite");
+  if (std::abs(value) > options_.divergence_threshold)
+    throw TrainingDiverged(step_, term, value, "magnitude above divergence_threshold " +
+                                                   std::to_string(options_.divergence_threshold));
+}
+
+StepEstimates Trainer::compute_gradients(const torch::Tensor& x, const torch::Tensor& context) {
+  main_params_.zero_grad();
+  proxy_params_.zero_grad();
+  auto t = divergence::jeffreys_terms(*flow_, energy_.get(), x, context, request_, generator_);
+  std::map<std::string, torch::Tensor> terms;
+  if (t.F.defined()) terms["F"] = t.F;
+  if (t.P.defined()) terms["P"] = t.P;
+  if (t.R.defined()) terms["R"] = t.R;
+
+  StepEstimates est;
+  est.step = step_;
+  for (const auto& [name, value] : terms) {
+    est.terms[name] = value.item<double>();
+    check(name, est.terms[name]);
+  }
+  est.ess = t.ess;
+  if (t.log_z.defined()) est.log_z = t.log_z.item<double>();
+
+  if (!primal_dual_.split_by_model()) {
+    auto loss = primal_dual_.lagrangian(terms);
+    est.loss = loss.item<double>();
+    loss.backward();
+  } else {
+    // A term weighted differently per model: one backward pass per model, each reaching only its parameters.
+    auto loss_main = primal_dual_.lagrangian(terms, constrained::Target::main);
+    auto loss_proxy = primal_dual_.lagrangian(terms, constrained::Target::proxy);
+    est.loss = loss_main.item<double>();
+    torch::autograd::backward({loss_main}, {}, /*retain_graph=*/true, false, flow_->parameters());
+    if (proxy_params_.numel() > 0) torch::autograd::backward({loss_proxy}, {}, false, false, energy_->parameters());
+  }
+  {
+    torch::NoGradGuard g;
+    if (main_params_.numel() > 0) est.grad_norm_main = main_params_.grads().norm().item<double>();
+    if (proxy_params_.numel() > 0) est.grad_norm_proxy = proxy_params_.grads().norm().item<double>();
+  }
+  if (!std::isfinite(est.grad_norm_main)) throw TrainingDiverged(step_, "gradient of the main model", est.grad_norm_main, "not finite");
+  if (!std::isfinite(est.grad_norm_proxy)) throw TrainingDiverged(step_, "gradient of the proxy", est.grad_norm_proxy, "not finite");
+  return est;
+}
+
+void Trainer::apply(const StepEstimates& est) {
+  torch::NoGradGuard g;
+  auto clip = [](FlatParameters& p, double norm, double max_norm) {
+    if (max_norm > 0 && norm > max_norm) p.grads().mul_(max_norm / (norm + 1e-12));
+  };
+  clip(main_params_, est.grad_norm_main, options_.main.clip_grad_norm);
+  clip(proxy_params_, est.grad_norm_proxy, options_.proxy.clip_grad_norm);
+  main_opt_.step(options_.main.adam.lr * options_.main.schedule.factor(step_));
+  proxy_opt_.step(options_.proxy.adam.lr * options_.proxy.schedule.factor(step_));
+  primal_dual_.dual_step(est.terms);
+  ++step_;
+}
+
+StepEstimates Trainer::step(const torch::Tensor& x, const torch::Tensor& context) {
+  auto est = compute_gradients(x, context);
+  apply(est);
+  return est;
+}
+
+StepEstimates Trainer::step_on(const torch::Tensor& data, const torch::Tensor& context) {
+  TORCH_CHECK(data.dim() == 2 && data.size(0) >= 1, "Trainer::step_on: data must be [N, D] with N >= 1");
+  auto idx = torch::randint(0, data.size(0), {options_.batch_size}, generator_,
+                            torch::TensorOptions().dtype(torch::kLong).device(data.device()));
+  return step(data.index_select(0, idx), context.defined() ? context.index_select(0, idx) : torch::Tensor());
+}
+
+void Trainer::save(const std::string& path) const {
+  torch::serialize::OutputArchive a;
+  a.write("version", torch::tensor(kCheckpointVersion));
+  a.write("method", c10::IValue(primal_dual_.formulation().name));
+  a.write("step", torch::tensor(step_));
+  auto write_model = [&](const std::string& prefix, const torch::nn::Module* m, const FlatParameters& p, const FlatAdam& opt) {
+    if (p.numel() > 0) {
+      a.write(prefix + "/values", p.values());
+      a.write(prefix + "/exp_avg", opt.exp_avg);
+      a.write(prefix + "/exp_avg_sq", opt.exp_avg_sq);
+      a.write(prefix + "/adam_step", torch::tensor(opt.step_count));
+    }
+    if (m != nullptr)
+      for (const auto& b : m->named_buffers()) a.write(prefix + "/buffer/" + b.key(), b.value(), /*is_buffer=*/true);
+  };
+  write_model("main", flow_.get(), main_params_, main_opt_);
+  write_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
+  const auto& duals = primal_dual_.duals();
+  auto d = torch::zeros({static_cast<int64_t>(duals.size()), 4}, torch::kDouble);
+  for (size_t i = 0; i < duals.size(); ++i) {
+    d[i][0] = duals[i].lambda;
+    d[i][1] = duals[i].slack;
+    d[i][2] = duals[i].violation;
+    d[i][3] = duals[i].level;
+  }
+  a.write("duals", d);
+  if (generator_.has_value()) a.write("rng", generator_->get_state());
+
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  // Make the bytes durable before the rename publishes them.
+  int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw CheckpointError("cannot write checkpoint '" + path + "': " + ec.message());
+}
+
+void Trainer::load(const std::string& path) {
+  if (!std::filesystem::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
+  torch::serialize::InputArchive a;
+  try {
+    a.load_from(path);
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot read checkpoint '" + path + "': " + e.what());
+  }
+  auto read = [&](const std::string& key) {
+    torch::Tensor t;
+    if (!a.try_read(key, t)) throw CheckpointError("checkpoint '" + path + "': missing entry '" + key + "'");
+    return t;
+  };
+  if (read("version").item<int64_t>() != kCheckpointVersion)
+    throw CheckpointError("checkpoint '" + path + "': unsupported version");
+  c10::IValue method;
+  if (!a.try_read("method", method) || method.toStringRef() != primal_dual_.formulation().name)
+    throw CheckpointError("checkpoint '" + path + "': written for method '" +
+                          (method.isString() ? method.toStringRef() : std::string("?")) + "', not '" +
+                          primal_dual_.formulation().name + "'");
+  auto assign = [&](torch::Tensor& dst, const torch::Tensor& src, const std::string& key) {
+    if (dst.sizes() != src.sizes())
+      throw CheckpointError("checkpoint '" + path + "': entry '" + key + "' has shape " + c10::str(src.sizes()) +
+                            ", the model has " + c10::str(dst.sizes()));
+    dst.copy_(src);
+  };
+  torch::NoGradGuard g;
+  auto read_model = [&](const std::string& prefix, torch::nn::Module* m, FlatParameters& p, FlatAdam& opt) {
+    if (p.numel() > 0) {
+      assign(p.values(), read(prefix + "/values"), prefix + "/values");
+      assign(opt.exp_avg, read(prefix + "/exp_avg"), prefix + "/exp_avg");
+      assign(opt.exp_avg_sq, read(prefix + "/exp_avg_sq"), prefix + "/exp_avg_sq");
+      opt.step_count = read(prefix + "/adam_step").item<int64_t>();
+    }
+    if (m != nullptr)
+      for (auto& b : m->named_buffers()) assign(b.value(), read(prefix + "/buffer/" + b.key()), prefix + "/buffer/" + b.key());
+  };
+  read_model("main", flow_.get(), main_params_, main_opt_);
+  read_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
+  auto d = read("duals");
+  auto& duals = primal_dual_.mutable_duals();
+  if (d.size(0) != static_cast<int64_t>(duals.size()))
+    throw CheckpointError("checkpoint '" + path + "': has " + std::to_string(d.size(0)) + " dual variables, the method has " +
+                          std::to_string(duals.size()));
+  for (size_t i = 0; i < duals.size(); ++i) {
+    duals[i].lambda = d[i][0].item<double>();
+    duals[i].slack = d[i][1].item<double>();
+    duals[i].violation = d[i][2].item<double>();
+    duals[i].level = d[i][3].item<double>();
+  }
+  if (generator_.has_value()) generator_->set_state(read("rng"));
+  step_ = read("step").item<int64_t>();
+}
+
+}  // namespace jeffreys::train
