@@ -2,11 +2,13 @@
 /// jeffreys: learn distributions by minimising the Jeffreys divergence with a normalizing flow
 /// (main model) and an energy-based model (proxy), trained jointly by primal-dual updates.
 /// Include this one header to get the whole public API.
+#include "jeffreys/core/allocator.h"
 #include "jeffreys/core/threads.h"
 #include "jeffreys/functional/affine.h"
 #include "jeffreys/functional/made_masks.h"
 #include "jeffreys/functional/rational_quadratic.h"
 #include "jeffreys/nn/activation.h"
+#include "jeffreys/nn/fused_linear.h"
 #include "jeffreys/nn/made.h"
 #include "jeffreys/nn/mlp.h"
 #include "jeffreys/transforms/actnorm.h"

@@ -21,10 +21,15 @@ std::vector<torch::Tensor> made_masks(int64_t features, int64_t context, const s
   std::vector<int64_t> in_deg(order.begin(), order.end());
   in_deg.insert(in_deg.end(), context, 0);
   std::vector<torch::Tensor> masks;
+  // Hidden degrees cycle over 1..D-1; with a context they start at 0: such units see only the
+  // context, and they are the only way the outputs of the first feature in the order (which may see
+  // no feature) can depend on the context.
+  const int64_t min_hidden_deg = context > 0 ? 0 : 1;
   const int64_t max_hidden_deg = std::max<int64_t>(1, features - 1);
+  const int64_t hidden_degs = context > 0 ? features : max_hidden_deg;
   for (int64_t width : hidden) {
     std::vector<int64_t> out_deg(width);
-    for (int64_t j = 0; j < width; ++j) out_deg[j] = j % max_hidden_deg + 1;
+    for (int64_t j = 0; j < width; ++j) out_deg[j] = j % hidden_degs + min_hidden_deg;
     auto m = torch::zeros({width, static_cast<int64_t>(in_deg.size())});
     auto acc = m.accessor<float, 2>();
     for (int64_t j = 0; j < width; ++j)

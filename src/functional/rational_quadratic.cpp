@@ -40,11 +40,16 @@ Evaluated locate(const torch::Tensor& v, const torch::Tensor& params, const Spli
               " parameters per dimension (bins = ", K, "), got ", params.size(-1));
   TORCH_CHECK(s.min_bin_width * K < 1.0 && s.min_bin_height * K < 1.0,
               "rational-quadratic spline: min_bin_width/height times bins must be < 1");
+  TORCH_CHECK(s.min_derivative >= 0 && s.min_derivative < 1,
+              "rational-quadratic spline: min_derivative must be in [0, 1), got ", s.min_derivative);
   torch::Tensor widths, heights;
   auto cum_w = normalised_bins(params.narrow(-1, 0, K), s.min_bin_width, s.bound, &widths);
   auto cum_h = normalised_bins(params.narrow(-1, K, K), s.min_bin_height, s.bound, &heights);
-  // Interior derivatives are positive; the boundary ones are 1 to match the identity tails.
-  auto inner = torch::nn::functional::softplus(params.narrow(-1, 2 * K, K - 1)) + s.min_derivative;
+  // Interior derivatives are positive; the boundary ones are 1 to match the identity tails. The
+  // softplus is shifted so that a raw 0 gives derivative 1: zero parameters (zero_init) then give
+  // equal bins and unit slopes, i.e. the identity.
+  const double unit_shift = std::log(std::expm1(1.0 - s.min_derivative));
+  auto inner = torch::nn::functional::softplus(params.narrow(-1, 2 * K, K - 1) + unit_shift) + s.min_derivative;
   auto derivs = torch::nn::functional::pad(inner, torch::nn::functional::PadFuncOptions({1, 1}).value(1.0));
 
   Evaluated e;

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "jeffreys/functional/affine.h"
+
 namespace jeffreys::transforms {
 
 CouplingImpl::CouplingImpl(CouplingOptions options_) : options(std::move(options_)) {
@@ -27,6 +29,8 @@ TransformResult CouplingImpl::apply(const torch::Tensor& v, const torch::Tensor&
   auto id = v.narrow(-1, id_start_, id_size_);
   auto params = conditioner->forward(id, context);
   const auto& ew = options.elementwise();
+  if (ew.kind == ElementwiseKind::affine)
+    return functional::affine_coupling(v, params, tr_start_, tr_size_, ew.scale_clamp, inverse);
   auto [out, lad] = inverse ? ew.inverse(v.narrow(-1, tr_start_, tr_size_), params)
                             : ew.forward(v.narrow(-1, tr_start_, tr_size_), params);
   auto joined = options.swap() ? torch::cat({out, id}, -1) : torch::cat({id, out}, -1);

@@ -20,3 +20,15 @@ std::pair<torch::Tensor, torch::Tensor> affine_inverse(const torch::Tensor& z, c
                                                        const torch::Tensor& shift, double clamp);
 
 }  // namespace jeffreys::functional
+
+namespace jeffreys::functional {
+
+/// One affine coupling step on the whole feature vector, as a single autograd node: features
+/// [tr_start, tr_start + tr_size) of `v` go through the affine map (or its inverse) with
+/// `params` = [raw log-scale | shift] ([B, 2 * tr_size]); the others are copied. Returns
+/// {out [B, D], log|det| [B]}. Same mathematics as affine_forward/affine_inverse plus the cat, in
+/// one pass forward and one backward (CPU); other devices use the composite form.
+std::pair<torch::Tensor, torch::Tensor> affine_coupling(const torch::Tensor& v, const torch::Tensor& params,
+                                                        int64_t tr_start, int64_t tr_size, double clamp, bool inverse);
+
+}  // namespace jeffreys::functional

@@ -1,0 +1,20 @@
+#pragma once
+/// Linear layer and activation as one autograd node: y = act(x Wᵀ + b). For SiLU on float32 CPU
+/// tensors the activation and its derivative come from one vectorised pass whose derivative is
+/// saved for backward, which replaces three autograd nodes and two passes over the activations.
+/// Other activations, dtypes and devices fall back to LibTorch's own operators (same mathematics).
+#include <torch/types.h>
+
+#include "jeffreys/nn/activation.h"
+
+namespace jeffreys::nn {
+
+/// act(x Wᵀ + b) with `x` [B, in], `weight` [out, in], `bias` [out].
+torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                                Activation activation);
+
+/// SiLU and its derivative in one pass (float32, contiguous): y = x σ(x), d = σ(x)(1 + x(1 - σ(x))).
+/// Exposed for tests; σ uses a polynomial exp accurate to a few ulp.
+void silu_and_derivative(const float* x, float* y, float* d, int64_t n);
+
+}  // namespace jeffreys::nn

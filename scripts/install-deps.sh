@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs the Debian packages this project needs, only those missing (Debian 12).
+# Usage: scripts/install-deps.sh [--bench]   (--bench adds python3-torch for the PyTorch comparison)
+set -eu
+PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev"
+if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch"; fi
+MISSING=""
+for p in $PKGS; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    MISSING="$MISSING $p"
+  fi
+done
+if [ -z "$MISSING" ]; then exit 0; fi
+echo "installing:$MISSING"
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $MISSING
