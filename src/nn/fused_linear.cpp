@@ -13,9 +13,11 @@ namespace {
 // AVX-512). exp is Cephes' expf: range reduction by ln 2 in two parts, a degree-6 polynomial and
 // the exponent written into the float's bits; relative error about 1e-7.
 template <typename VF, typename VI>
-__attribute__((always_inline)) inline void silu_block(const float* x, float* y, float* d) {
-  VF v;
+__attribute__((always_inline)) inline void silu_block(const float* x, const float* bias, float* y, float* d) {
+  VF v, b;
   std::memcpy(&v, x, sizeof(v));
+  std::memcpy(&b, bias, sizeof(b));
+  v += b;
   VF a = -v;
   a = a < -87.0f ? -87.0f : a;
   a = a > 88.0f ? 88.0f : a;
@@ -45,30 +47,79 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 
-__attribute__((target("avx512f"))) int64_t silu_avx512(const float* x, float* y, float* d, int64_t n) {
+// Each returns how many leading columns of the row it did; the caller finishes the rest.
+__attribute__((target("avx512f"))) int64_t silu_row_avx512(const float* x, const float* b, float* y, float* d,
+                                                            int64_t n) {
   int64_t i = 0;
-  for (; i + 16 <= n; i += 16) silu_block<v16f, v16i>(x + i, y + i, d + i);
+  for (; i + 16 <= n; i += 16) silu_block<v16f, v16i>(x + i, b + i, y + i, d + i);
   return i;
 }
 
-__attribute__((target("avx2,fma"))) int64_t silu_avx2(const float* x, float* y, float* d, int64_t n) {
+__attribute__((target("avx2,fma"))) int64_t silu_row_avx2(const float* x, const float* b, float* y, float* d,
+                                                           int64_t n) {
   int64_t i = 0;
-  for (; i + 8 <= n; i += 8) silu_block<v8f, v8i>(x + i, y + i, d + i);
+  for (; i + 8 <= n; i += 8) silu_block<v8f, v8i>(x + i, b + i, y + i, d + i);
   return i;
 }
 
-int64_t silu_sse(const float* x, float* y, float* d, int64_t n) {
+int64_t silu_row_sse(const float* x, const float* b, float* y, float* d, int64_t n) {
   int64_t i = 0;
-  for (; i + 4 <= n; i += 4) silu_block<v4f, v4i>(x + i, y + i, d + i);
+  for (; i + 4 <= n; i += 4) silu_block<v4f, v4i>(x + i, b + i, y + i, d + i);
   return i;
+}
+
+// g = go * d and the bias gradient (column sums of g) in one pass; restrict lets it vectorise.
+void silu_grad_and_bias_grad(const float* __restrict go, const float* __restrict d, float* __restrict g,
+                             float* __restrict gb, int64_t rows, int64_t cols) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* __restrict gor = go + r * cols;
+    const float* __restrict dr = d + r * cols;
+    float* __restrict gr = g + r * cols;
+    for (int64_t c = 0; c < cols; ++c) {
+      const float v = gor[c] * dr[c];
+      gr[c] = v;
+      gb[c] += v;
+    }
+  }
+}
+
+int simd_level() {
+  static const int level = __builtin_cpu_supports("avx512f")
+                               ? 2
+                               : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
+  return level;
 }
 
 }  // namespace
 
+void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols) {
+  const int level = simd_level();
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float* dr = d + r * cols;
+    int64_t done = level == 2 ? silu_row_avx512(xr, bias, yr, dr, cols)
+                              : (level == 1 ? silu_row_avx2(xr, bias, yr, dr, cols) : silu_row_sse(xr, bias, yr, dr, cols));
+    for (int64_t i = done; i < cols; ++i) {
+      const float v = xr[i] + bias[i];
+      const float s = 1.0f / (1.0f + std::exp(-v));
+      yr[i] = v * s;
+      dr[i] = s * (1.0f + v * (1.0f - s));
+    }
+  }
+}
+
 void silu_and_derivative(const float* x, float* y, float* d, int64_t n) {
-  static const int level = __builtin_cpu_supports("avx512f") ? 2 : (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0);
-  int64_t done = level == 2 ? silu_avx512(x, y, d, n) : (level == 1 ? silu_avx2(x, y, d, n) : silu_sse(x, y, d, n));
-  for (int64_t i = done; i < n; ++i) {
+  static const float zero[16] = {};
+  const int level = simd_level();
+  int64_t i = 0;
+  const int64_t w = level == 2 ? 16 : (level == 1 ? 8 : 4);
+  for (; i + w <= n; i += w) {
+    if (level == 2) silu_row_avx512(x + i, zero, y + i, d + i, w);
+    else if (level == 1) silu_row_avx2(x + i, zero, y + i, d + i, w);
+    else silu_row_sse(x + i, zero, y + i, d + i, w);
+  }
+  for (; i < n; ++i) {
     const float s = 1.0f / (1.0f + std::exp(-x[i]));
     y[i] = x[i] * s;
     d[i] = s * (1.0f + x[i] * (1.0f - s));
@@ -77,19 +128,23 @@ void silu_and_derivative(const float* x, float* y, float* d, int64_t n) {
 
 namespace {
 
-bool fusable(const torch::Tensor& x, const torch::Tensor& w, Activation a) {
+bool fusable(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, Activation a) {
   return a == Activation::silu && x.scalar_type() == torch::kFloat && w.scalar_type() == torch::kFloat &&
-         x.device().is_cpu();
+         b.scalar_type() == torch::kFloat && x.device().is_cpu() && w.device().is_cpu();
 }
 
 class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b) {
-    auto pre = torch::addmm(b, x, w.t());
+    // The bias is added inside the activation pass: addmm would first copy the broadcast bias
+    // into the output, a full extra pass.
+    auto pre = torch::mm(x, w.t());
+    auto bias = b.contiguous();
     auto y = torch::empty_like(pre);
     auto d = torch::empty_like(pre);
-    silu_and_derivative(pre.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(), pre.numel());
+    bias_silu_and_derivative(pre.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
+                             pre.size(0), pre.size(1));
     ctx->save_for_backward({x, w, d});
     return y;
   }
@@ -99,11 +154,17 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
     auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& w = saved[1];
-    auto g = grads[0] * saved[2];
-    torch::Tensor gx, gw, gb;
+    auto go = grads[0].contiguous();
+    const auto& d = saved[2];
+    const int64_t rows = d.size(0), cols = d.size(1);
+    auto g = torch::empty_like(d);
+    auto gb = torch::zeros({cols}, d.options());
+    silu_grad_and_bias_grad(go.data_ptr<float>(), d.data_ptr<float>(), g.data_ptr<float>(), gb.data_ptr<float>(),
+                            rows, cols);
+    torch::Tensor gx, gw;
     if (ctx->needs_input_grad(0)) gx = torch::mm(g, w);
     if (ctx->needs_input_grad(1)) gw = torch::mm(g.t(), x);
-    if (ctx->needs_input_grad(2)) gb = g.sum(0);
+    if (!ctx->needs_input_grad(2)) gb = torch::Tensor();
     return {gx, gw, gb};
   }
 };
@@ -112,7 +173,7 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
 
 torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 Activation activation) {
-  if (fusable(x, weight, activation)) return LinearSiLU::apply(x.contiguous(), weight, bias);
+  if (fusable(x, weight, bias, activation)) return LinearSiLU::apply(x.contiguous(), weight, bias);
   return activate(torch::addmm(bias, x, weight.t()), activation);
 }
 

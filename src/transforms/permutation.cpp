@@ -33,6 +33,18 @@ std::shared_ptr<PermutationImpl> PermutationImpl::random(int64_t features, uint6
   return std::make_shared<PermutationImpl>(p);
 }
 
+void PermutationImpl::to(torch::Device device, torch::Dtype dtype, bool non_blocking) {
+  torch::nn::Module::to(device, dtype, non_blocking);
+  perm.set_data(perm.to(torch::kLong));
+  inverse_perm.set_data(inverse_perm.to(torch::kLong));
+}
+
+void PermutationImpl::to(torch::Dtype dtype, bool non_blocking) {
+  torch::nn::Module::to(dtype, non_blocking);
+  perm.set_data(perm.to(torch::kLong));
+  inverse_perm.set_data(inverse_perm.to(torch::kLong));
+}
+
 TransformResult PermutationImpl::forward(const torch::Tensor& x, const torch::Tensor&) {
   return {x.index_select(-1, perm), torch::zeros({x.size(0)}, x.options())};
 }

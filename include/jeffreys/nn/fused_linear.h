@@ -16,5 +16,7 @@ torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& wei
 /// SiLU and its derivative in one pass (float32, contiguous): y = x σ(x), d = σ(x)(1 + x(1 - σ(x))).
 /// Exposed for tests; σ uses a polynomial exp accurate to a few ulp.
 void silu_and_derivative(const float* x, float* y, float* d, int64_t n);
+/// The same on x + bias for a row-major [rows, cols] x and a [cols] bias.
+void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols);
 
 }  // namespace jeffreys::nn

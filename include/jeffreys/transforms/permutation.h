@@ -19,6 +19,12 @@ class PermutationImpl : public TransformImpl {
   TransformResult forward(const torch::Tensor& x, const torch::Tensor& context = {}) override;
   TransformResult inverse(const torch::Tensor& z, const torch::Tensor& context = {}) override;
 
+  /// Module::to(dtype) converts every buffer; the index buffers must stay int64 (a flow moved to
+  /// double precision would otherwise fail in index_select).
+  using torch::nn::Module::to;
+  void to(torch::Device device, torch::Dtype dtype, bool non_blocking = false) override;
+  void to(torch::Dtype dtype, bool non_blocking = false) override;
+
   torch::Tensor perm, inverse_perm;
 };
 

@@ -1,0 +1,204 @@
+// Stateless maths: rational-quadratic spline, affine map, MADE masks.
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "jeffreys/functional/affine.h"
+#include "jeffreys/functional/made_masks.h"
+#include "jeffreys/functional/rational_quadratic.h"
+#include "support/expect_bijection.h"
+
+namespace F = jeffreys::functional;
+using jtest::max_abs_diff;
+
+namespace {
+
+const auto kD = torch::TensorOptions().dtype(torch::kDouble);
+
+F::SplineShape shape(int64_t bins = 6, double bound = 3.0) {
+  F::SplineShape s;
+  s.bins = bins;
+  s.bound = bound;
+  return s;
+}
+
+/// Random spline parameters [n, d, 3K-1], large enough that bins are uneven and slopes far from 1.
+torch::Tensor random_params(int64_t n, int64_t d, const F::SplineShape& s) {
+  return torch::randn({n, d, F::spline_params_per_dim(s)}, kD) * 1.5;
+}
+
+}  // namespace
+
+TEST(RationalQuadraticSpline, ParamsPerDim) {
+  EXPECT_EQ(F::spline_params_per_dim(shape(8)), 23);
+  EXPECT_EQ(F::spline_params_per_dim(shape(2)), 5);
+}
+
+TEST(RationalQuadraticSpline, InverseRecoversInputInsideAndOutside) {
+  torch::manual_seed(1);
+  const auto s = shape();
+  // Uniform over [-5, 5]: about 40% of the points lie in the identity tails outside [-3, 3].
+  auto x = torch::rand({200, 3}, kD) * 10 - 5;
+  auto p = random_params(200, 3, s);
+  auto [y, lad] = F::rq_spline_forward(x, p, s);
+  auto [xr, lad_inv] = F::rq_spline_inverse(y, p, s);
+  ASSERT_EQ(y.sizes(), x.sizes());
+  ASSERT_EQ(lad.sizes(), x.sizes());
+  EXPECT_LT(max_abs_diff(xr, x), 1e-6);
+  EXPECT_LT(max_abs_diff(lad_inv, -lad), 1e-6);
+  // The spline really moves the points inside (otherwise the round trip proves nothing).
+  auto inside = x.abs() < s.bound;
+  EXPECT_GT((y - x).abs().masked_select(inside).max().item<double>(), 0.1);
+}
+
+TEST(RationalQuadraticSpline, ForwardRecoversInputFromOutputSide) {
+  torch::manual_seed(2);
+  const auto s = shape(8, 2.0);
+  auto y = torch::rand({300, 2}, kD) * 6 - 3;
+  auto p = random_params(300, 2, s);
+  auto [x, lad_inv] = F::rq_spline_inverse(y, p, s);
+  auto [yr, lad] = F::rq_spline_forward(x, p, s);
+  EXPECT_LT(max_abs_diff(yr, y), 1e-6);
+  EXPECT_LT(max_abs_diff(lad, -lad_inv), 1e-6);
+}
+
+TEST(RationalQuadraticSpline, LogDerivativeMatchesAutogradAndFiniteDifferences) {
+  torch::manual_seed(3);
+  const auto s = shape();
+  auto x = (torch::rand({100, 2}, kD) * 8 - 4).requires_grad_(true);
+  auto p = random_params(100, 2, s);
+  auto [y, lad] = F::rq_spline_forward(x, p, s);
+  // Element-wise map: d(sum y)/dx is the derivative of each element.
+  auto dydx = torch::autograd::grad({y.sum()}, {x})[0];
+  ASSERT_TRUE((dydx > 0).all().item<bool>());
+  EXPECT_LT(max_abs_diff(torch::log(dydx), lad), 1e-8);
+
+  // Central finite differences (away from the interval ends, where the spline meets its tails).
+  torch::NoGradGuard g;
+  const double h = 1e-6;
+  auto xd = x.detach();
+  auto fd = (F::rq_spline_forward(xd + h, p, s).first - F::rq_spline_forward(xd - h, p, s).first) / (2 * h);
+  auto away = ((xd.abs() - s.bound).abs() > 1e-3);
+  auto rel = ((fd - lad.detach().exp()).abs() / lad.detach().exp()).masked_select(away);
+  EXPECT_LT(rel.max().item<double>(), 1e-5);
+
+  // The inverse's log-derivative against autograd too.
+  torch::GradMode::set_enabled(true);
+  auto yq = (torch::rand({100, 2}, kD) * 8 - 4).requires_grad_(true);
+  auto [xq, lad_q] = F::rq_spline_inverse(yq, p, s);
+  auto dxdy = torch::autograd::grad({xq.sum()}, {yq})[0];
+  EXPECT_LT(max_abs_diff(torch::log(dxdy), lad_q), 1e-8);
+}
+
+TEST(RationalQuadraticSpline, MonotoneAndMapsIntervalOntoItself) {
+  torch::manual_seed(4);
+  const auto s = shape(10, 3.0);
+  for (int trial = 0; trial < 5; ++trial) {
+    auto p1 = random_params(1, 1, s) * 2;  // steep, uneven bins
+    const int64_t n = 4001;
+    auto x = torch::linspace(-4, 4, n, kD).unsqueeze(1);
+    auto p = p1.expand({n, 1, p1.size(-1)});
+    auto [y, lad] = F::rq_spline_forward(x, p, s);
+    auto dy = y.narrow(0, 1, n - 1) - y.narrow(0, 0, n - 1);
+    EXPECT_TRUE((dy > 0).all().item<bool>()) << "not strictly increasing (trial " << trial << ")";
+    // [-B, B] maps onto itself, so the tails join continuously.
+    auto ends = torch::tensor({-s.bound, s.bound}, kD).view({2, 1});
+    auto [ye, lade] = F::rq_spline_forward(ends, p1.expand({2, 1, p1.size(-1)}), s);
+    EXPECT_NEAR(ye[0][0].item<double>(), -s.bound, 1e-12);
+    EXPECT_NEAR(ye[1][0].item<double>(), s.bound, 1e-12);
+    // Boundary derivatives are 1: the log-derivative is continuous with the tails' 0.
+    EXPECT_NEAR(lade[0][0].item<double>(), 0.0, 1e-9);
+    EXPECT_NEAR(lade[1][0].item<double>(), 0.0, 1e-9);
+  }
+}
+
+TEST(RationalQuadraticSpline, IdentityTails) {
+  torch::manual_seed(5);
+  const auto s = shape(8, 2.0);
+  auto x = torch::tensor({-10.0, -2.5, -2.0000001, 2.0000001, 3.0, 50.0}, kD).view({6, 1});
+  auto p = random_params(6, 1, s);
+  auto [y, lad] = F::rq_spline_forward(x, p, s);
+  EXPECT_TRUE(torch::equal(y, x));
+  EXPECT_TRUE(torch::equal(lad, torch::zeros_like(lad)));
+  auto [xi, ladi] = F::rq_spline_inverse(x, p, s);
+  EXPECT_TRUE(torch::equal(xi, x));
+  EXPECT_TRUE(torch::equal(ladi, torch::zeros_like(ladi)));
+}
+
+TEST(RationalQuadraticSpline, RejectsWrongParameterCount) {
+  const auto s = shape(8);
+  auto x = torch::zeros({3, 2}, kD);
+  auto p = torch::zeros({3, 2, 20}, kD);
+  EXPECT_THROW(F::rq_spline_forward(x, p, s), c10::Error);
+  EXPECT_THROW(F::rq_spline_inverse(x, p, s), c10::Error);
+}
+
+TEST(Affine, ForwardMatchesFormulaAndInverts) {
+  torch::manual_seed(6);
+  auto x = torch::randn({10, 3}, kD);
+  auto raw = torch::randn({10, 3}, kD) * 3;
+  auto t = torch::randn({10, 3}, kD);
+  for (double clamp : {1.0, 2.5, 0.0}) {
+    SCOPED_TRACE("clamp " + std::to_string(clamp));
+    auto s = clamp > 0 ? clamp * torch::tanh(raw / clamp) : raw;
+    auto [z, lad] = F::affine_forward(x, raw, t, clamp);
+    EXPECT_LT(max_abs_diff(z, x * torch::exp(s) + t), 1e-12);
+    EXPECT_LT(max_abs_diff(lad, s), 1e-12);
+    if (clamp > 0) {
+      EXPECT_LE(lad.abs().max().item<double>(), clamp);
+    }
+    auto [xr, lad_inv] = F::affine_inverse(z, raw, t, clamp);
+    EXPECT_LT(max_abs_diff(xr, x), 1e-12);
+    EXPECT_LT(max_abs_diff(lad_inv, -lad), 1e-12);
+  }
+}
+
+namespace {
+/// Number of paths from each input to each output of a masked MLP: the product of its masks.
+torch::Tensor connectivity(const std::vector<torch::Tensor>& masks) {
+  auto c = masks.front().to(torch::kDouble);
+  for (size_t l = 1; l < masks.size(); ++l) c = torch::mm(masks[l].to(torch::kDouble), c);
+  return c;
+}
+}  // namespace
+
+TEST(MadeMasks, ShapesAndBinaryEntries) {
+  auto m = F::made_masks(3, 2, {8, 7}, 4);
+  ASSERT_EQ(m.size(), 3u);
+  EXPECT_EQ(m[0].sizes(), torch::IntArrayRef({8, 5}));
+  EXPECT_EQ(m[1].sizes(), torch::IntArrayRef({7, 8}));
+  EXPECT_EQ(m[2].sizes(), torch::IntArrayRef({12, 7}));
+  for (const auto& t : m) EXPECT_TRUE(((t == 0) | (t == 1)).all().item<bool>());
+  auto m1 = F::made_masks(4, 0, {16}, 2);
+  ASSERT_EQ(m1.size(), 2u);
+  EXPECT_EQ(m1[0].sizes(), torch::IntArrayRef({16, 4}));
+  EXPECT_EQ(m1[1].sizes(), torch::IntArrayRef({8, 16}));
+  EXPECT_THROW(F::made_masks(3, 0, {8}, 2, {1, 2}), c10::Error);
+}
+
+TEST(MadeMasks, ConnectivityIsExactlyTheAutoregressiveOrder) {
+  for (const std::vector<int64_t>& order : {std::vector<int64_t>{}, std::vector<int64_t>{4, 3, 2, 1},
+                                            std::vector<int64_t>{2, 4, 1, 3}}) {
+    for (int64_t ctx : {0, 2}) {
+      const int64_t D = 4, P = 3;
+      auto c = connectivity(F::made_masks(D, ctx, {10, 10}, P, order));
+      ASSERT_EQ(c.sizes(), torch::IntArrayRef({P * D, D + ctx}));
+      for (int64_t p = 0; p < P; ++p)
+        for (int64_t i = 0; i < D; ++i) {
+          const int64_t pos_i = order.empty() ? i + 1 : order[i];
+          for (int64_t j = 0; j < D; ++j) {
+            const int64_t pos_j = order.empty() ? j + 1 : order[j];
+            const double paths = c[p * D + i][j].item<double>();
+            // Connected exactly when j comes strictly before i.
+            if (pos_j < pos_i) {
+              EXPECT_GT(paths, 0) << "output " << p * D + i << " cannot see input " << j;
+            } else {
+              EXPECT_EQ(paths, 0) << "output " << p * D + i << " sees input " << j;
+            }
+          }
+          // Context reaches every output, including the first feature in the order.
+          for (int64_t k = 0; k < ctx; ++k)
+            EXPECT_GT(c[p * D + i][D + k].item<double>(), 0) << "output " << p * D + i << " cannot see context " << k;
+        }
+    }
+  }
+}
