@@ -1,5 +1,7 @@
 #include "jeffreys/train/flat_adam.h"
 
+#include "../core/kernels.h"
+
 #include <torch/torch.h>
 
 #include <cmath>
@@ -55,20 +57,6 @@ FlatAdam::FlatAdam(FlatParameters* params, AdamOptions options) : params_(params
   }
 }
 
-namespace {
-// torch.optim.Adam's update, one pass over the four buffers instead of eight tensor operations.
-template <typename T>
-void adam_kernel(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v, int64_t n, T beta1,
-                 T beta2, T eps, T weight_decay, T step_size, T inv_sqrt_bc2) {
-  for (int64_t i = 0; i < n; ++i) {
-    const T gi = g[i] + weight_decay * p[i];
-    m[i] = beta1 * m[i] + (1 - beta1) * gi;
-    v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;
-    p[i] -= step_size * m[i] / (std::sqrt(v[i]) * inv_sqrt_bc2 + eps);
-  }
-}
-}  // namespace
-
 void FlatAdam::step(double lr) {
   if (params_ == nullptr || params_->numel() == 0) return;
   torch::NoGradGuard g;
@@ -79,7 +67,7 @@ void FlatAdam::step(double lr) {
   const double bc2 = 1.0 - std::pow(options_.beta2, static_cast<double>(step_count));
   if (p.device().is_cpu()) {
     AT_DISPATCH_FLOATING_TYPES(p.scalar_type(), "flat_adam", [&] {
-      adam_kernel<scalar_t>(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(), exp_avg.data_ptr<scalar_t>(),
+      core::adam_step(p.data_ptr<scalar_t>(), grad.data_ptr<scalar_t>(), exp_avg.data_ptr<scalar_t>(),
                             exp_avg_sq.data_ptr<scalar_t>(), p.numel(), static_cast<scalar_t>(options_.beta1),
                             static_cast<scalar_t>(options_.beta2), static_cast<scalar_t>(options_.eps),
                             static_cast<scalar_t>(options_.weight_decay), static_cast<scalar_t>(lr / bc1),
