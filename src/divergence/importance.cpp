@@ -44,4 +44,15 @@ LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, i
   return e;
 }
 
+torch::Tensor sample_importance_resampling(flows::FlowImpl& flow, energy::EnergyImpl& energy, int64_t n,
+                                           int64_t proposals, c10::optional<at::Generator> generator) {
+  TORCH_CHECK(n >= 1 && proposals >= 1, "sample_importance_resampling: n and proposals must be >= 1");
+  torch::NoGradGuard g;
+  auto [y, lp] = flow.sample_and_log_prob(proposals, {}, generator);
+  auto log_w = (-energy.energy(y) - lp).to(torch::kDouble);
+  auto w = torch::exp(log_w - log_w.max());
+  auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
+  return y.index_select(0, idx);
+}
+
 }  // namespace jeffreys::divergence

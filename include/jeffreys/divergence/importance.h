@@ -36,4 +36,9 @@ LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, i
                             const torch::Tensor& context = {}, int64_t chunk = 8192,
                             c10::optional<at::Generator> generator = c10::nullopt);
 
+/// Sampling-importance-resampling: `n` approximate samples of the proxy q_ψ, drawn with replacement
+/// from `proposals` flow samples in proportion to the weights exp(-E_ψ(y) - log p_θ(y)) (unconditional).
+torch::Tensor sample_importance_resampling(flows::FlowImpl& flow, energy::EnergyImpl& energy, int64_t n,
+                                           int64_t proposals, c10::optional<at::Generator> generator = c10::nullopt);
+
 }  // namespace jeffreys::divergence

@@ -1,0 +1,141 @@
+#include "commands.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <fstream>
+
+#include "jeffreys/experiment/config.h"
+#include "jeffreys/experiment/run.h"
+#include "jeffreys/train/errors.h"
+
+namespace jeffreys::cli {
+namespace {
+
+/// The demo: the default method on a small built-in data set, a few minutes on 2 cores.
+experiment::Config demo_config(int64_t steps) {
+  experiment::Config c;
+  c.data.name = "8-gaussians";
+  c.data.n_train = 500;
+  c.train.steps = steps;
+  c.train.eval_every = std::max<int64_t>(1, steps / 5);
+  c.train.checkpoint_every = std::max<int64_t>(1, steps / 10);
+  c.train.log_every = std::max<int64_t>(1, std::min<int64_t>(50, steps / 10));
+  return c;
+}
+
+void print_outcome(const experiment::RunSummary& r, std::ostream& out) {
+  auto get = [&](const char* k) {
+    auto it = r.final_metrics.find(k);
+    return it == r.final_metrics.end() ? std::nan("") : it->second;
+  };
+  out << std::fixed << std::setprecision(3);
+  out << "run folder: " << r.dir << " (" << r.status << ", " << r.steps_done << " steps)\n";
+  out << "final NLL on held-out data: main model (flow) " << get("nll_flow");
+  if (!std::isnan(get("nll_proxy")))
+    out << ", proxy (energy model) " << get("nll_proxy") << " (log Z " << get("log_z") << " +- " << get("log_z_se") << ")";
+  out << "\n";
+  if (!std::isnan(get("jeffreys")))
+    out << "grid divergences of the flow: forward KL " << get("forward_kl") << ", reverse KL " << get("reverse_kl")
+        << ", Jeffreys " << get("jeffreys") << "\n";
+  out << "metrics: " << r.dir << "/metrics.csv, summary: " << r.dir << "/summary.json\n";
+  out << "plots:   " << r.dir << "/plots/ (densities.png, samples.png, curve_*.png)\n";
+}
+
+}  // namespace
+
+int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"jeffreys: learn a distribution by minimising the Jeffreys divergence with a flow and an energy model"};
+  app.require_subcommand(1);
+  app.set_help_all_flag("--help-all", "help for every command");
+
+  std::string config_path, out_dir, run_dir, model = "main", csv_out;
+  std::vector<std::string> sets;
+  bool resume = false;
+  int64_t n = 1000, demo_steps = 3000;
+  uint64_t seed = 0;
+
+  auto* train = app.add_subcommand("train", "train a model from a configuration file into a run folder");
+  train->add_option("--config", config_path, "TOML configuration (see configs/)");
+  train->add_option("--set", sets, "override a key: --set flow.layers=4 (repeatable)");
+  train->add_option("--out", out_dir, "run folder to create (or continue with --resume)")->required();
+  train->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+
+  auto* sample = app.add_subcommand("sample", "draw samples from a trained run");
+  sample->add_option("--run", run_dir, "run folder")->required();
+  sample->add_option("--n", n, "number of samples")->check(CLI::PositiveNumber);
+  sample->add_option("--model", model, "main (the flow) or proxy (energy model, by importance resampling)")
+      ->check(CLI::IsMember({"main", "proxy"}));
+  sample->add_option("--out", csv_out, "CSV file to write")->required();
+  sample->add_option("--seed", seed, "random seed");
+
+  auto* eval = app.add_subcommand("eval", "evaluate a run's latest checkpoint (writes eval.json)");
+  eval->add_option("--run", run_dir, "run folder")->required();
+
+  auto* plot = app.add_subcommand("plot", "redraw a run's plots");
+  plot->add_option("--run", run_dir, "run folder")->required();
+
+  auto* demo = app.add_subcommand("demo", "train the default method on a small built-in 2D data set");
+  demo->add_option("--out", out_dir, "run folder (default: runs/demo-<time>)");
+  demo->add_option("--steps", demo_steps, "training steps")->check(CLI::PositiveNumber);
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());
+  try {
+    app.parse(reversed);
+  } catch (const CLI::CallForHelp& e) {
+    out << app.help();
+    return 0;
+  } catch (const CLI::CallForAllHelp& e) {
+    out << app.help("", CLI::AppFormatMode::All);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Subcommand help (`jeffreys train --help`) arrives here too.
+    std::ostringstream o, e2;
+    const int code = app.exit(e, o, e2);
+    out << o.str();
+    err << e2.str();
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*train) {
+      auto config = experiment::load_config(resume && config_path.empty() ? "" : config_path, sets);
+      experiment::RunOptions o;
+      o.resume = resume;
+      o.progress = &err;
+      print_outcome(experiment::train_run(config, out_dir, o), out);
+    } else if (*demo) {
+      if (out_dir.empty()) {
+        const auto t = std::time(nullptr);
+        std::ostringstream name;
+        name << "runs/demo-" << std::put_time(std::gmtime(&t), "%Y%m%d-%H%M%S");
+        out_dir = name.str();
+      }
+      experiment::RunOptions o;
+      o.progress = &err;
+      print_outcome(experiment::train_run(demo_config(demo_steps), out_dir, o), out);
+    } else if (*sample) {
+      experiment::sample_run(run_dir, n, model, csv_out, seed);
+      out << "wrote " << n << " samples of the " << model << " model to " << csv_out << "\n";
+    } else if (*eval) {
+      auto m = experiment::evaluate_run(run_dir);
+      out << std::setprecision(6);
+      for (const auto& [k, v] : m) out << k << " = " << v << "\n";
+      out << "wrote " << run_dir << "/eval.json\n";
+    } else if (*plot) {
+      experiment::plot_run(run_dir);
+      out << "plots written to " << run_dir << "/plots/\n";
+    }
+  } catch (const train::TrainingDiverged& e) {
+    err << "error: " << e.what() << "\n";
+    return 3;
+  } catch (const std::exception& e) {
+    err << "error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace jeffreys::cli

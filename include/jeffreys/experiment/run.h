@@ -1,0 +1,55 @@
+#pragma once
+/// A training run as a folder: resolved configuration, metrics.csv, summary.json, checkpoint and
+/// plots, everything written atomically, so that an interrupted run (kill -9 at any moment) leaves
+/// a folder that `resume` continues from and ends with the same metrics as an uninterrupted run.
+#include <functional>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "jeffreys/experiment/config.h"
+
+namespace jeffreys::experiment {
+
+struct RunOptions {
+  /// Continue from the folder's checkpoint (the folder's config.toml wins over `config`).
+  bool resume = false;
+  /// Where progress goes; a terminal gets one live line, anything else a plain line per log step.
+  std::ostream* progress = nullptr;
+  /// Stop after this many steps of this call (tests use it to simulate an interruption); < 0 = no limit.
+  int64_t stop_after = -1;
+  /// Write the PNG plots at the end.
+  bool plots = true;
+};
+
+/// One row of metrics.csv: column name -> value (NaN where not computed at that step).
+using MetricsRow = std::map<std::string, double>;
+
+struct RunSummary {
+  std::string dir;
+  std::string status;  ///< "completed", "stopped" (stop_after) or "diverged"
+  int64_t steps_done = 0;
+  MetricsRow final_metrics;
+};
+
+/// Trains `config` into `dir` (created; must be empty or absent unless resuming). Throws
+/// ConfigError or std::runtime_error on bad input before anything is written; on divergence it
+/// records the state (status "diverged" in summary.json) and rethrows train::TrainingDiverged.
+RunSummary train_run(const Config& config, const std::string& dir, const RunOptions& options = {});
+
+/// Recomputes the evaluation metrics of the run's latest checkpoint and writes eval.json.
+MetricsRow evaluate_run(const std::string& dir);
+
+/// Redraws the plots of a run from its checkpoint and metrics.csv.
+void plot_run(const std::string& dir);
+
+/// Writes `n` samples of the main model (the flow) or of the proxy (sampling-importance-resampling
+/// from flow samples) to a CSV file.
+void sample_run(const std::string& dir, int64_t n, const std::string& model, const std::string& out_csv,
+                uint64_t seed = 0);
+
+/// The files a finished run folder holds (relative paths), for `demo` and tests.
+std::vector<std::string> run_folder_files();
+
+}  // namespace jeffreys::experiment
