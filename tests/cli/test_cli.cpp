@@ -1,0 +1,185 @@
+// The command line, in-process and as a real process: help, bad input that leaves nothing behind,
+// the demo's run folder, sampling, and interrupted runs (including kill -9) that resume exactly.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "commands.h"
+#include <jeffreys/experiment/run.h>
+
+namespace {
+namespace fs = std::filesystem;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = jeffreys::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("jeffreys_cli_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+/// A small, fast configuration (seconds) exercising every part of a run.
+std::vector<std::string> small_overrides() {
+  return {"--set", "flow.layers=4",        "--set", "flow.hidden=16",      "--set", "energy.hidden=16",
+          "--set", "train.batch_size=64",  "--set", "train.flow_samples=64", "--set", "train.log_every=10",
+          "--set", "train.eval_every=30",  "--set", "train.checkpoint_every=20", "--set", "eval.n_test=500",
+          "--set", "eval.log_z_samples=2000", "--set", "eval.grid=40",    "--set", "eval.mmd_samples=200",
+          "--set", "data.name=two-moons",  "--set", "data.n_train=200"};
+}
+
+std::vector<std::string> csv_without_wall(const fs::path& p) {
+  std::ifstream in(p);
+  std::vector<std::string> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::stringstream s(line);
+    std::string f, kept;
+    int i = 0;
+    while (std::getline(s, f, ',')) {
+      if (i++ != 1) kept += f + ",";  // column 1 is wall_seconds
+    }
+    rows.push_back(kept);
+  }
+  return rows;
+}
+
+TEST(Cli, HelpForEveryCommand) {
+  auto r = cli({"--help"});
+  EXPECT_EQ(r.code, 0);
+  for (const char* c : {"train", "sample", "eval", "plot", "demo"}) EXPECT_NE(r.out.find(c), std::string::npos) << c;
+  for (const char* c : {"train", "sample", "eval", "plot", "demo"}) {
+    auto h = cli({c, "--help"});
+    EXPECT_EQ(h.code, 0) << c;
+    EXPECT_NE(h.out.find("--"), std::string::npos) << c;
+  }
+  EXPECT_EQ(cli({"frobnicate"}).code, 2);
+  EXPECT_EQ(cli({"train"}).code, 2);  // --out is required
+}
+
+TEST(Cli, BadConfigWritesNothing) {
+  const auto dir = fresh_dir("bad");
+  const auto cfg = fs::temp_directory_path() / "jeffreys_cli_bad.toml";
+  std::ofstream(cfg) << "[flow]\nlayers = 4\nlayer = 3\n";
+  auto r = cli({"train", "--config", cfg.string(), "--out", dir.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(cfg.string() + ":3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("flow.layer"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir));
+  // Bad data: a malformed CSV is reported with file and line before the folder is made.
+  const auto csv = fs::temp_directory_path() / "jeffreys_cli_bad.csv";
+  std::ofstream(csv) << "x,y\n1,2\n3,oops\n";
+  r = cli({"train", "--out", dir.string(), "--set", "data.name=csv", "--set", "data.csv=" + csv.string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(csv.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("3"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+TEST(Cli, DemoWritesEveryFileOfTheRunFolder) {
+  const auto dir = fresh_dir("demo");
+  auto r = cli({"demo", "--steps", "40", "--out", dir.string()});
+  ASSERT_EQ(r.code, 0) << r.err;
+  for (const auto& f : jeffreys::experiment::run_folder_files()) EXPECT_TRUE(fs::exists(dir / f)) << f;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+  EXPECT_NE(r.out.find("final NLL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("plots"), std::string::npos) << r.out;
+  // The run folder is usable by the other commands.
+  const auto samples = dir / "proxy.csv";
+  auto s = cli({"sample", "--run", dir.string(), "--n", "300", "--model", "proxy", "--out", samples.string()});
+  ASSERT_EQ(s.code, 0) << s.err;
+  std::ifstream in(samples);
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 301);  // header + samples
+  EXPECT_EQ(cli({"eval", "--run", dir.string()}).code, 0);
+  EXPECT_TRUE(fs::exists(dir / "eval.json"));
+  EXPECT_EQ(cli({"plot", "--run", dir.string()}).code, 0);
+  // A second train into the same folder is refused rather than overwriting it.
+  EXPECT_EQ(cli({"train", "--out", dir.string()}).code, 1);
+  fs::remove_all(dir);
+}
+
+TEST(Cli, InterruptedRunResumesToTheSameMetrics) {
+  auto args = small_overrides();
+  const auto a = fresh_dir("uninterrupted"), b = fresh_dir("interrupted");
+  auto full = args;
+  full.insert(full.begin(), {"train", "--out", a.string(), "--set", "train.steps=90"});
+  ASSERT_EQ(cli(full).code, 0);
+  // Interrupted after 47 steps: the last checkpoint is at step 40 and rows 41..47 are lost work.
+  std::vector<std::string> sets;
+  for (size_t i = 1; i < args.size(); i += 2) sets.push_back(args[i]);
+  sets.push_back("train.steps=90");
+  jeffreys::experiment::RunOptions stop;
+  stop.stop_after = 47;
+  stop.plots = false;
+  auto summary = jeffreys::experiment::train_run(jeffreys::experiment::load_config("", sets), b.string(), stop);
+  EXPECT_EQ(summary.status, "stopped");
+  ASSERT_EQ(cli({"train", "--out", b.string(), "--resume"}).code, 0);
+  EXPECT_EQ(csv_without_wall(a / "metrics.csv"), csv_without_wall(b / "metrics.csv"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+
+#ifdef JEFFREYS_EXE
+TEST(Cli, KilledProcessResumesToTheSameMetrics) {
+  const auto a = fresh_dir("kill_ref"), b = fresh_dir("kill");
+  auto args = small_overrides();
+  args.insert(args.end(), {"--set", "train.steps=400"});
+  auto spawn = [&](const fs::path& out, bool resume) {
+    std::vector<std::string> v = {JEFFREYS_EXE, "train", "--out", out.string()};
+    if (resume) v.push_back("--resume");
+    else v.insert(v.end(), args.begin(), args.end());
+    pid_t pid = fork();
+    if (pid == 0) {
+      std::vector<char*> argv;
+      for (auto& s : v) argv.push_back(s.data());
+      argv.push_back(nullptr);
+      freopen("/dev/null", "w", stdout);
+      freopen("/dev/null", "w", stderr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    return pid;
+  };
+  int status = 0;
+  waitpid(spawn(a, false), &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  // Kill -9 once a checkpoint exists, at a moment that is not a checkpoint boundary in general.
+  pid_t pid = spawn(b, false);
+  for (int i = 0; i < 600 && !fs::exists(b / "checkpoint.pt"); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ASSERT_TRUE(WIFSIGNALED(status)) << "the run finished before it could be killed";
+  {
+    std::ifstream in(b / "summary.json");
+    std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text.find("\"completed\""), std::string::npos) << "killed too late to test anything";
+  }
+  waitpid(spawn(b, true), &status, 0);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  EXPECT_EQ(csv_without_wall(a / "metrics.csv"), csv_without_wall(b / "metrics.csv"));
+  fs::remove_all(a);
+  fs::remove_all(b);
+}
+#endif
+
+}  // namespace
