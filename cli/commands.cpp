@@ -54,7 +54,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   std::string config_path, out_dir, run_dir, model = "main", csv_out;
   std::vector<std::string> sets;
   bool resume = false;
-  int64_t n = 1000, demo_steps = 3000;
+  int64_t n = 1000, demo_steps = 10000;
   uint64_t seed = 0;
 
   auto* train = app.add_subcommand("train", "train a model from a configuration file into a run folder");

@@ -312,6 +312,8 @@ std::array<double, 4> plot_extent(const Setup& s) {
   return {lo[0].item<double>() - px, hi[0].item<double>() + px, lo[1].item<double>() - py, hi[1].item<double>() + py};
 }
 
+plot::HeatmapOptions points_style() { return plot::HeatmapOptions().point_radius(1.2); }
+
 std::vector<double> column(const std::vector<MetricsRow>& rows, const std::string& k) {
   std::vector<double> v;
   for (const auto& r : rows) {
@@ -336,13 +338,13 @@ void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>&
     std::vector<plot::Image> panels;
     if (s.toy && s.toy->has_log_prob())
       panels.push_back(plot::heatmap(torch::exp(s.toy->log_prob(grid.points()).view({n, n})), e, "true density"));
-    panels.push_back(plot::heatmap(torch::exp(lp), e, "main model (flow)", train_pts));
+    panels.push_back(plot::heatmap(torch::exp(lp), e, "main model (flow)", train_pts, points_style()));
     plot::save_png(panels.back(), pd + "/density_main.png");
     if (s.uses_proxy) {
       auto lz = divergence::estimate_log_z(*s.flow, *s.energy, s.config.eval.log_z_samples, {}, 8192,
                                            eval_generator(s.config.seed, 4));
       auto lq = (-s.energy->energy(pts) - lz.log_z).to(torch::kDouble).cpu().view({n, n});
-      panels.push_back(plot::heatmap(torch::exp(lq), e, "proxy (energy model)", train_pts));
+      panels.push_back(plot::heatmap(torch::exp(lq), e, "proxy (energy model)", train_pts, points_style()));
       plot::save_png(panels.back(), pd + "/density_proxy.png");
     }
     plot::save_png(plot::tile(panels, static_cast<int>(panels.size())), pd + "/densities.png");
@@ -363,10 +365,15 @@ void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>&
   auto series = [&](const std::vector<std::string>& keys) {
     std::vector<plot::Series> out;
     for (const auto& k : keys) {
+      // Evaluation metrics exist only on evaluation rows: keep the finite points so they join up.
       auto y = column(rows, k);
-      bool any = false;
-      for (double v : y) any = any || std::isfinite(v);
-      if (any) out.push_back({k, steps, y});
+      plot::Series ser{k, {}, {}};
+      for (size_t i = 0; i < y.size(); ++i)
+        if (std::isfinite(y[i])) {
+          ser.x.push_back(steps[i]);
+          ser.y.push_back(y[i]);
+        }
+      if (!ser.x.empty()) out.push_back(ser);
     }
     return out;
   };
