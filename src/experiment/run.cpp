@@ -426,10 +426,15 @@ std::vector<std::string> run_folder_files() {
 
 RunSummary train_run(const Config& requested, const std::string& dir, const RunOptions& options) {
   Config config = requested;
-  if (options.resume) {
-    if (!fs::exists(dir + "/config.toml")) throw std::runtime_error("cannot resume: '" + dir + "' has no config.toml");
+  // A run killed before it wrote its configuration left nothing to continue: start it afresh.
+  const bool resumable = options.resume && fs::exists(dir + "/config.toml");
+  if (resumable) {
     config = load_config(dir + "/config.toml");
-  } else if (fs::exists(dir) && !fs::is_empty(dir)) {
+  } else if (options.resume && fs::exists(dir)) {
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().extension() == ".tmp") fs::remove(e.path());
+  }
+  if (!resumable && fs::exists(dir) && !fs::is_empty(dir)) {
     throw std::runtime_error("output folder '" + dir + "' is not empty (use --resume to continue a run)");
   }
   // Everything that can fail on bad input (data, options) happens before the folder is touched.
@@ -438,7 +443,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   std::vector<MetricsRow> rows;
   const auto cols = columns_for(*s);
   double wall_offset = 0;
-  if (options.resume && fs::exists(dir + "/" + kCheckpoint)) {
+  if (resumable && fs::exists(dir + "/" + kCheckpoint)) {
     s->trainer->load(dir + "/" + kCheckpoint);
     // Rows logged after the checkpoint are recomputed, exactly, from it.
     for (auto& r : read_metrics(dir + "/metrics.csv"))
