@@ -91,6 +91,42 @@ TEST(Cli, BadConfigWritesNothing) {
   EXPECT_FALSE(fs::exists(dir));
 }
 
+TEST(Cli, MalformedInputsThroughTheCommandLineLeaveNoFolder) {
+  struct Case {
+    const char* name;
+    const char* text;
+    bool toml;   // a configuration file; otherwise a CSV data file
+    const char* where;  // expected in the message after the path (line, and key or column)
+  };
+  const Case cases[] = {
+      {"unknown_key", "[train]\nstep = 5\n", true, ":2: key 'train.step'"},
+      {"wrong_type", "[flow]\nhidden = \"wide\"\n", true, ":2: key 'flow.hidden'"},
+      {"bad_value", "[optim]\nlr = -1.0\n", true, ":2: key 'optim.lr'"},
+      {"syntax", "[data\nname = 1\n", true, ":1"},
+      {"ragged", "x,y\n1,2\n3\n", false, ":3"},
+      {"not_a_number", "1,2\n3,abc\n", false, ":2"},
+      {"nan", "a,b\n1,nan\n", false, ":2"},
+      {"empty", "", false, ""},
+      {"junk", "\x01\x02\x00\xff\xfe", false, ""},
+  };
+  for (const auto& c : cases) {
+    const auto dir = fresh_dir(std::string("malformed_") + c.name);
+    const auto file = fs::temp_directory_path() / (std::string("jeffreys_cli_") + c.name + (c.toml ? ".toml" : ".csv"));
+    std::ofstream(file, std::ios::binary).write(c.text, static_cast<std::streamsize>(std::char_traits<char>::length(c.text) +
+                                                                                   (std::string(c.name) == "junk" ? 3 : 0)));
+    std::vector<std::string> args = {"train", "--out", dir.string()};
+    if (c.toml) {
+      args.insert(args.end(), {"--config", file.string()});
+    } else {
+      args.insert(args.end(), {"--set", "data.name=csv", "--set", "data.csv=" + file.string()});
+    }
+    auto r = cli(args);
+    EXPECT_EQ(r.code, 1) << c.name;
+    EXPECT_NE(r.err.find(file.string() + c.where), std::string::npos) << c.name << ": " << r.err;
+    EXPECT_FALSE(fs::exists(dir)) << c.name;
+  }
+}
+
 TEST(Cli, DemoWritesEveryFileOfTheRunFolder) {
   const auto dir = fresh_dir("demo");
   auto r = cli({"demo", "--steps", "40", "--out", dir.string()});
