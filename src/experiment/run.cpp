@@ -394,8 +394,9 @@ void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>&
   s.flow->train();
 }
 
-void write_training_data(const Setup& s, const std::string& path) {
-  auto x = s.train_x.to(torch::kDouble).cpu().contiguous();
+/// Points [n, d] as CSV with a header x0, x1, ... (readable by data::read_csv).
+void write_points_csv(const torch::Tensor& points, const std::string& path) {
+  auto x = points.to(torch::kDouble).cpu().contiguous();
   std::ostringstream o;
   for (int64_t j = 0; j < x.size(1); ++j) o << (j ? "," : "") << "x" << j;
   o << "\n" << std::setprecision(9);
@@ -451,7 +452,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
     if (!rows.empty()) wall_offset = rows.back().at("wall_seconds");
   } else {
     write_file_atomically(dir + "/config.toml", config.to_toml());
-    write_training_data(*s, dir + "/train_data.csv");
+    write_points_csv(s->train_x, dir + "/train_data.csv");
   }
   const auto& tc = config.train;
   Progress progress(options.progress, tc.steps);
@@ -544,16 +545,7 @@ void sample_run(const std::string& dir, int64_t n, const std::string& model, con
     if (!s->uses_proxy) throw std::invalid_argument("method '" + s->config.method.name + "' trains no proxy");
     x = divergence::sample_importance_resampling(*s->flow, *s->energy, n, std::max<int64_t>(10 * n, 100000), gen);
   }
-  x = x.to(torch::kDouble).cpu().contiguous();
-  std::ostringstream o;
-  for (int64_t j = 0; j < x.size(1); ++j) o << (j ? "," : "") << "x" << j;
-  o << "\n" << std::setprecision(9);
-  auto a = x.accessor<double, 2>();
-  for (int64_t i = 0; i < x.size(0); ++i) {
-    for (int64_t j = 0; j < x.size(1); ++j) o << (j ? "," : "") << a[i][j];
-    o << "\n";
-  }
-  write_file_atomically(out_csv, o.str());
+  write_points_csv(x, out_csv);
 }
 
 }  // namespace jeffreys::experiment
