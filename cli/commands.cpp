@@ -62,6 +62,8 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   train->add_option("--set", sets, "override a key: --set flow.layers=4 (repeatable)");
   train->add_option("--out", out_dir, "run folder to create (or continue with --resume)")->required();
   train->add_flag("--resume", resume, "continue the run in --out from its last checkpoint");
+  std::string device;
+  train->add_option("--device", device, "cpu or cuda[:N] (same as --set device=...)");
 
   auto* sample = app.add_subcommand("sample", "draw samples from a trained run");
   sample->add_option("--run", run_dir, "run folder")->required();
@@ -101,6 +103,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
   try {
     if (*train) {
+      if (!device.empty()) sets.push_back("device=" + device);
       auto config = experiment::load_config(resume && config_path.empty() ? "" : config_path, sets);
       experiment::RunOptions o;
       o.resume = resume;
