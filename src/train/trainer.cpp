@@ -50,6 +50,11 @@ void Trainer::check(const std::string& term, double value) const {
 StepEstimates Trainer::compute_gradients(const torch::Tensor& x, const torch::Tensor& context) {
   main_params_.zero_grad();
   proxy_params_.zero_grad();
+  if (!request_.forward && step_ == 0) {
+    // Methods without F never pass data through the flow; ActNorm layers still need it once.
+    torch::NoGradGuard g;
+    flow_->forward(x, context);
+  }
   auto t = divergence::jeffreys_terms(*flow_, energy_.get(), x, context, request_, generator_);
   std::map<std::string, torch::Tensor> terms;
   if (t.F.defined()) terms["F"] = t.F;

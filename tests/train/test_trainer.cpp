@@ -10,6 +10,7 @@
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/train/errors.h"
 #include "jeffreys/train/trainer.h"
+#include "jeffreys/transforms/actnorm.h"
 #include "support/expect_bijection.h"
 
 namespace tr = jeffreys::train;
@@ -306,6 +307,22 @@ TEST(Trainer, MleEbmSendsReverseTermToTheFlowOnly) {
   std::vector<torch::Tensor> flat;
   for (const auto& g : gP) flat.push_back(g.reshape({-1}));
   EXPECT_LT(jtest::max_abs_diff(proxy, torch::cat(flat)), 1e-10);
+}
+
+TEST(Trainer, MethodsWithoutForwardTermStillInitialiseActNorm) {
+  torch::manual_seed(106);
+  auto flow = fl::make_flow(fl::FlowOptions(2).layers(2).hidden(16).actnorm(true));
+  flow->to(torch::kDouble);
+  auto energy = std::make_shared<en::MLPEnergyImpl>(en::MLPEnergyOptions(2).hidden(16));
+  energy->to(torch::kDouble);
+  tr::Trainer t(flow, energy, cs::formulation_by_name("mle-ebm"), trainer_options());
+  auto x = toy_data().narrow(0, 0, 64) * 3.0 + 5.0;
+  t.step(x);
+  auto first = std::dynamic_pointer_cast<jeffreys::transforms::ActNormImpl>(flow->transforms()[0]);
+  ASSERT_TRUE(first != nullptr);
+  EXPECT_TRUE(first->initialized());
+  // Data-initialised on x (before the step's update moved it slightly): far from the identity.
+  EXPECT_GT(first->shift.abs().max().item<double>(), 0.5);
 }
 
 TEST(Trainer, ConditionalModelsTrainOnContextRows) {
