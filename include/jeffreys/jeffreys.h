@@ -29,6 +29,7 @@
 #include "jeffreys/train/flat_adam.h"
 #include "jeffreys/train/schedule.h"
 #include "jeffreys/train/trainer.h"
+#include "jeffreys/train/wgan_gp.h"
 #include "jeffreys/data/errors.h"
 #include "jeffreys/data/toy2d.h"
 #include "jeffreys/data/csv.h"

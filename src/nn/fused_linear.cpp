@@ -38,6 +38,10 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
+    // The backward below is not itself differentiable; refuse rather than return wrong second derivatives.
+    TORCH_CHECK(!torch::GradMode::is_enabled(),
+                "fused Linear+SiLU: double backward (create_graph=true) is not supported; build the network with "
+                "MLPOptions::fused(false)");
     auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& w = saved[1];

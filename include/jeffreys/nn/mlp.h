@@ -23,6 +23,9 @@ struct MLPOptions {
   TORCH_ARG(Activation, activation) = Activation::silu;
   /// Start the output layer at zero (a transform then starts as the identity).
   TORCH_ARG(bool, zero_last) = false;
+  /// Use the fused Linear+SiLU node (fast; first derivatives only). Networks differentiated twice,
+  /// such as a WGAN-GP critic, need false.
+  TORCH_ARG(bool, fused) = true;
 };
 
 /// in(+context) -> [hidden, act] x depth -> out.
