@@ -2,6 +2,9 @@
 
 #include <toml++/toml.h>
 
+#include "jeffreys/flows/presets.h"
+#include "jeffreys/nn/activation.h"
+
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -89,6 +92,17 @@ class Reader {
     const toml::node* n = t ? t->get(name) : nullptr;
     // A missing key is reported at its table's line.
     fail(prefix + name, n != nullptr ? n : t, why);
+  }
+
+  /// Checks a name with the library's own parser, whose error lists the valid choices.
+  template <typename Parse>
+  void require_parses(const toml::table* t, const std::string& prefix, const std::string& name,
+                      const std::string& value, Parse parse) const {
+    try {
+      parse(value);
+    } catch (const std::invalid_argument& e) {
+      require(false, t, prefix, name, e.what());
+    }
   }
 
   static const char* type_name(const toml::node& n) {
@@ -240,10 +254,8 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     r.require(c.flow.depth >= 1, t, "flow.", "depth", "must be >= 1");
     r.require(c.flow.bins >= 2, t, "flow.", "bins", "must be >= 2");
     r.require(c.flow.bound > 0, t, "flow.", "bound", "must be > 0");
-    r.require(one_of(c.flow.permutation, {"none", "reverse", "random"}), t, "flow.", "permutation",
-              choices({"none", "reverse", "random"}));
-    r.require(one_of(c.flow.activation, {"silu", "relu", "tanh", "elu", "gelu", "leaky_relu"}), t, "flow.",
-              "activation", choices({"silu", "relu", "tanh", "elu", "gelu", "leaky_relu"}));
+    r.require_parses(t, "flow.", "permutation", c.flow.permutation, flows::permutation_from_string);
+    r.require_parses(t, "flow.", "activation", c.flow.activation, nn::activation_from_string);
   }
   if (const auto* t = r.sub(root, "energy", "")) {
     r.only(*t, "energy.", {"hidden", "depth", "activation"});
@@ -252,8 +264,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
     r.read(*t, "energy.", "activation", c.energy.activation);
     r.require(c.energy.hidden >= 1, t, "energy.", "hidden", "must be >= 1");
     r.require(c.energy.depth >= 1, t, "energy.", "depth", "must be >= 1");
-    r.require(one_of(c.energy.activation, {"silu", "relu", "tanh", "elu", "gelu", "leaky_relu"}), t, "energy.",
-              "activation", choices({"silu", "relu", "tanh", "elu", "gelu", "leaky_relu"}));
+    r.require_parses(t, "energy.", "activation", c.energy.activation, nn::activation_from_string);
   }
   if (const auto* t = r.sub(root, "method", "")) {
     r.only(*t, "method.", {"name", "objective", "constraints"});

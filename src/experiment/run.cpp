@@ -45,6 +45,8 @@ struct Setup {
   std::shared_ptr<energy::MLPEnergyImpl> energy;
   std::unique_ptr<train::Trainer> trainer;
   bool uses_proxy = false;
+  /// log π on the evaluation grid: constant for the run, and seconds to compute for quadrature densities.
+  torch::Tensor grid_log_density;
   int64_t dim() const { return train_x.size(1); }
 };
 
@@ -147,9 +149,9 @@ MetricsRow evaluate(Setup& s, int64_t step) {
     const auto e = s.toy->extent();
     metrics::Grid2D grid{e[0], e[1], e[2], e[3], s.config.eval.grid, s.config.eval.grid};
     auto pts = grid.points();
-    auto log_pi = s.toy->log_prob(pts);
+    if (!s.grid_log_density.defined()) s.grid_log_density = s.toy->log_prob(pts);
     auto log_p = s.flow->log_prob(pts.to(s.train_x.options())).to(torch::kDouble).cpu();
-    auto d = metrics::divergence_on_grid(log_pi, log_p, grid.cell_area());
+    auto d = metrics::divergence_on_grid(s.grid_log_density, log_p, grid.cell_area());
     m["forward_kl"] = d.forward_kl;
     m["reverse_kl"] = d.reverse_kl;
     m["jeffreys"] = d.jeffreys;
@@ -341,9 +343,17 @@ void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>&
     panels.push_back(plot::heatmap(torch::exp(lp), e, "main model (flow)", train_pts, points_style()));
     plot::save_png(panels.back(), pd + "/density_main.png");
     if (s.uses_proxy) {
-      auto lz = divergence::estimate_log_z(*s.flow, *s.energy, s.config.eval.log_z_samples, {}, 8192,
-                                           eval_generator(s.config.seed, 4));
-      auto lq = (-s.energy->energy(pts) - lz.log_z).to(torch::kDouble).cpu().view({n, n});
+      // The evaluation at the checkpoint's step already estimated log Z from as many samples.
+      double log_z = kNaN;
+      if (!rows.empty() && rows.back().at("step") == static_cast<double>(s.trainer->step_count())) {
+        auto it = rows.back().find("log_z");
+        if (it != rows.back().end()) log_z = it->second;
+      }
+      if (std::isnan(log_z))
+        log_z = divergence::estimate_log_z(*s.flow, *s.energy, s.config.eval.log_z_samples, {}, 8192,
+                                           eval_generator(s.config.seed, 4))
+                    .log_z;
+      auto lq = (-s.energy->energy(pts) - log_z).to(torch::kDouble).cpu().view({n, n});
       panels.push_back(plot::heatmap(torch::exp(lq), e, "proxy (energy model)", train_pts, points_style()));
       plot::save_png(panels.back(), pd + "/density_proxy.png");
     }

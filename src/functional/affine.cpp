@@ -134,20 +134,10 @@ std::pair<torch::Tensor, torch::Tensor> affine_coupling(const torch::Tensor& v, 
               "affine_coupling: expected v [B, D] and params [B, ", 2 * tr_size, "], got ", v.sizes(), " and ",
               params.sizes());
   TORCH_CHECK(tr_start >= 0 && tr_size >= 1 && tr_start + tr_size <= v.size(1), "affine_coupling: bad block");
-  if (v.device().is_cpu() && params.device().is_cpu() && v.scalar_type() == params.scalar_type()) {
-    auto r = AffineCoupling::apply(v, params, tr_start, tr_size, clamp, inverse);
-    return {r[0], r[1]};
-  }
-  const int64_t D = v.size(1);
-  auto raw = params.narrow(-1, 0, tr_size);
-  auto shift = params.narrow(-1, tr_size, tr_size);
-  auto [out, lad] = inverse ? affine_inverse(v.narrow(-1, tr_start, tr_size), raw, shift, clamp)
-                            : affine_forward(v.narrow(-1, tr_start, tr_size), raw, shift, clamp);
-  std::vector<torch::Tensor> parts;
-  if (tr_start > 0) parts.push_back(v.narrow(-1, 0, tr_start));
-  parts.push_back(out);
-  if (tr_start + tr_size < D) parts.push_back(v.narrow(-1, tr_start + tr_size, D - tr_start - tr_size));
-  return {torch::cat(parts, -1), lad.sum(-1)};
+  TORCH_CHECK(v.device().is_cpu() && params.device().is_cpu() && v.scalar_type() == params.scalar_type(),
+              "affine_coupling: CPU tensors of one dtype only (other devices use the composite transform)");
+  auto r = AffineCoupling::apply(v, params, tr_start, tr_size, clamp, inverse);
+  return {r[0], r[1]};
 }
 
 }  // namespace jeffreys::functional

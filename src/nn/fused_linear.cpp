@@ -63,8 +63,8 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
 }  // namespace
 
 torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                Activation activation) {
-  if (fusable(x, weight, bias, activation)) return LinearSiLU::apply(x.contiguous(), weight, bias);
+                                Activation activation, bool fused) {
+  if (fused && fusable(x, weight, bias, activation)) return LinearSiLU::apply(x.contiguous(), weight, bias);
   return activate(torch::addmm(bias, x, weight.t()), activation);
 }
 

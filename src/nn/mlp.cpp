@@ -34,8 +34,7 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& cont
   torch::Tensor h = context.defined() ? torch::cat({x, context}, -1) : x;
   const size_t last = linears_.size() - 1;
   for (size_t l = 0; l < last; ++l) {
-    h = options.fused() ? linear_activation(h, linears_[l]->weight, linears_[l]->bias, options.activation())
-                        : activate(torch::addmm(linears_[l]->bias, h, linears_[l]->weight.t()), options.activation());
+    h = linear_activation(h, linears_[l]->weight, linears_[l]->bias, options.activation(), options.fused());
   }
   return torch::addmm(linears_[last]->bias, h, linears_[last]->weight.t());
 }

@@ -29,7 +29,8 @@ TransformResult CouplingImpl::apply(const torch::Tensor& v, const torch::Tensor&
   auto id = v.narrow(-1, id_start_, id_size_);
   auto params = conditioner->forward(id, context);
   const auto& ew = options.elementwise();
-  if (ew.kind == ElementwiseKind::affine)
+  // The fused CPU node for the common case; the composite path below is the same mathematics.
+  if (ew.kind == ElementwiseKind::affine && v.device().is_cpu() && v.scalar_type() == params.scalar_type())
     return functional::affine_coupling(v, params, tr_start_, tr_size_, ew.scale_clamp, inverse);
   auto [out, lad] = inverse ? ew.inverse(v.narrow(-1, tr_start_, tr_size_), params)
                             : ew.forward(v.narrow(-1, tr_start_, tr_size_), params);

@@ -27,7 +27,7 @@ namespace jeffreys::functional {
 /// [tr_start, tr_start + tr_size) of `v` go through the affine map (or its inverse) with
 /// `params` = [raw log-scale | shift] ([B, 2 * tr_size]); the others are copied. Returns
 /// {out [B, D], log|det| [B]}. Same mathematics as affine_forward/affine_inverse plus the cat, in
-/// one pass forward and one backward (CPU); other devices use the composite form.
+/// one pass forward and one backward. CPU tensors of one dtype only.
 std::pair<torch::Tensor, torch::Tensor> affine_coupling(const torch::Tensor& v, const torch::Tensor& params,
                                                         int64_t tr_start, int64_t tr_size, double clamp, bool inverse);
 

@@ -9,9 +9,10 @@
 
 namespace jeffreys::nn {
 
-/// act(x Wᵀ + b) with `x` [B, in], `weight` [out, in], `bias` [out].
+/// act(x Wᵀ + b) with `x` [B, in], `weight` [out, in], `bias` [out]. `fused` = false always takes
+/// LibTorch's operators (needed where the result is differentiated twice).
 torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
-                                Activation activation);
+                                Activation activation, bool fused = true);
 
 /// SiLU and its derivative in one pass (float32, contiguous): y = x σ(x), d = σ(x)(1 + x(1 - σ(x))).
 /// Exposed for tests; σ uses a polynomial exp accurate to a few ulp.
