@@ -168,6 +168,9 @@ TEST(Cli, InterruptedRunResumesToTheSameMetrics) {
   stop.plots = false;
   auto summary = jeffreys::experiment::train_run(jeffreys::experiment::load_config("", sets), b.string(), stop);
   EXPECT_EQ(summary.status, "stopped");
+  // A kill between the metrics write and the checkpoint write leaves rows the checkpoint has not
+  // reached; resume must drop them and recompute.
+  std::ofstream(b / "metrics.csv", std::ios::app) << "45,1.0,9,9,9,9,9,9,9,0.001,0.001,,,,,,,,\n";
   ASSERT_EQ(cli({"train", "--out", b.string(), "--resume"}).code, 0);
   EXPECT_EQ(csv_without_wall(a / "metrics.csv"), csv_without_wall(b / "metrics.csv"));
   fs::remove_all(a);

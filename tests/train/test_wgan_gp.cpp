@@ -44,6 +44,8 @@ TEST(WganGp, PenaltyOfALinearCriticIsItsWeightNormGap) {
   tr::WganGpTrainer t(flow, critic, o);
   auto s = t.step_on(torch::randn({500, 2}));
   EXPECT_NEAR(s.gradient_penalty, (w_norm - 1) * (w_norm - 1), 1e-5);
+  // The critic minimises -W + λ GP with the default λ = 10.
+  EXPECT_NEAR(s.critic_loss, -s.wasserstein + 10.0 * s.gradient_penalty, 1e-5);
 }
 
 TEST(WganGp, ShortRunMovesTheGeneratorToTheData) {
