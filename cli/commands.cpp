@@ -9,6 +9,7 @@
 
 #include "jeffreys/experiment/config.h"
 #include "jeffreys/experiment/run.h"
+#include "jeffreys/experiment/study.h"
 #include "jeffreys/train/errors.h"
 
 namespace jeffreys::cli {
@@ -83,6 +84,17 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   demo->add_option("--out", out_dir, "run folder (default: runs/demo-<time>)");
   demo->add_option("--steps", demo_steps, "training steps")->check(CLI::PositiveNumber);
 
+  auto* study = app.add_subcommand("study", "train every run of a study (arms x data sets x sizes x seeds) and report");
+  int jobs = 2;
+  bool report_only = false;
+  std::string executable;
+  study->add_option("--config", config_path, "study file (see experiments/small_data_2d/)")->required();
+  study->add_option("--out", out_dir, "study folder: runs/, results.csv, results.md, figures")->required();
+  study->add_option("--jobs", jobs, "runs trained at once (default 2)")->check(CLI::PositiveNumber);
+  study->add_option("--set", sets, "override a run key for every run: --set train.steps=1000 (repeatable)");
+  study->add_flag("--report-only", report_only, "only rewrite results and figures from the runs present");
+  study->add_option("--executable", executable, "jeffreys executable that trains each run (default: this one)");
+
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
@@ -127,6 +139,22 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       out << std::setprecision(6);
       for (const auto& [k, v] : m) out << k << " = " << v << "\n";
       out << "wrote " << run_dir << "/eval.json\n";
+    } else if (*study) {
+      auto cfg = experiment::load_study(config_path, sets);
+      if (report_only) {
+        for (const auto& f : experiment::report_study(cfg, out_dir)) out << "wrote " << out_dir << "/" << f << "\n";
+      } else {
+        experiment::StudyOptions o;
+        o.jobs = jobs;
+        o.executable = executable.empty() ? std::filesystem::read_symlink("/proc/self/exe").string() : executable;
+        o.progress = &err;
+        auto r = experiment::run_study(cfg, out_dir, o);
+        out << "study: " << r.planned << " runs (" << r.skipped << " already finished, " << r.completed << " completed, "
+            << r.diverged << " diverged, " << r.failed << " failed) in " << std::fixed << std::setprecision(0) << r.seconds
+            << " s\nresults: " << out_dir << "/results.csv, " << out_dir << "/results.md; figures: " << out_dir
+            << "/nll_curves.png, lr_panel.png, densities.png\n";
+        if (r.failed > 0) return 1;
+      }
     } else if (*plot) {
       experiment::plot_run(run_dir);
       out << "plots written to " << run_dir << "/plots/\n";

@@ -215,7 +215,7 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   Reader r(path, seen);
   Config c;
 
-  r.only(root, "", {"seed", "device", "threads", "data", "flow", "energy", "method", "optim", "train", "eval"});
+  r.only(root, "", {"seed", "device", "threads", "data", "flow", "energy", "method", "wgan", "optim", "train", "eval"});
   r.read(root, "", "seed", c.seed);
   r.read(root, "", "device", c.device);
   r.read(root, "", "threads", c.threads);
@@ -288,11 +288,27 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
         c.method.constraints.push_back(
             read_constraint(r, *e.as_table(), "method.constraints[" + std::to_string(i++) + "]."));
     }
-    try {
-      c.method.formulation().validate({"F", "P", "R"});
-    } catch (const std::invalid_argument& e) {
-      r.fail("method", t, e.what());
+    if (c.method.is_wgan()) {
+      r.require(!c.method.custom_objective && !c.method.custom_constraints, t, "method.", "name",
+                "wgan-gp takes no objective or constraints (its settings are in [wgan])");
+    } else {
+      try {
+        c.method.formulation().validate({"F", "P", "R"});
+      } catch (const std::invalid_argument& e) {
+        r.fail("method", t, std::string(e.what()) + " (or \"wgan-gp\")");
+      }
     }
+  }
+  if (const auto* t = r.sub(root, "wgan", "")) {
+    r.only(*t, "wgan.", {"critic_hidden", "critic_depth", "critic_steps", "gp_weight"});
+    r.read(*t, "wgan.", "critic_hidden", c.wgan.critic_hidden);
+    r.read(*t, "wgan.", "critic_depth", c.wgan.critic_depth);
+    r.read(*t, "wgan.", "critic_steps", c.wgan.critic_steps);
+    r.read(*t, "wgan.", "gp_weight", c.wgan.gp_weight);
+    r.require(c.wgan.critic_hidden >= 1, t, "wgan.", "critic_hidden", "must be >= 1");
+    r.require(c.wgan.critic_depth >= 1, t, "wgan.", "critic_depth", "must be >= 1");
+    r.require(c.wgan.critic_steps >= 1, t, "wgan.", "critic_steps", "must be >= 1");
+    r.require(c.wgan.gp_weight >= 0, t, "wgan.", "gp_weight", "must be >= 0");
   }
   if (const auto* t = r.sub(root, "optim", "")) {
     r.only(*t, "optim.", {"lr", "lr_proxy", "beta1", "beta2", "weight_decay", "clip_grad_norm", "schedule",
@@ -376,9 +392,13 @@ std::string Config::to_toml() const {
     << "\nlu_linear = " << b(flow.lu_linear) << "\npermutation = " << q(flow.permutation) << "\n\n";
   o << "[energy]\nhidden = " << energy.hidden << "\ndepth = " << energy.depth << "\nactivation = " << q(energy.activation)
     << "\n\n";
+  o << "[method]\nname = " << q(method.name) << "\n";
+  if (method.is_wgan()) {
+    o << "\n[wgan]\ncritic_hidden = " << wgan.critic_hidden << "\ncritic_depth = " << wgan.critic_depth
+      << "\ncritic_steps = " << wgan.critic_steps << "\ngp_weight = " << num(wgan.gp_weight) << "\n";
+  } else {
   // The formulation is written out in full, so the run folder says exactly what was optimised.
   const auto f = method.formulation();
-  o << "[method]\nname = " << q(method.name) << "\n";
   if (f.constraints.empty()) o << "constraints = []\n";
   o << "\n[method.objective]\n";
   std::map<std::string, double> weights;  // canonical order, so equal formulations print alike
@@ -389,6 +409,7 @@ std::string Config::to_toml() const {
       << "\nrelative_to = " << q(c.relative_to) << "\nresilient = " << b(c.resilient)
       << "\nslack_cost = " << num(c.slack_cost) << "\ndual_lr = " << num(c.dual_lr) << "\ndual_init = " << num(c.dual_init)
       << "\n";
+  }
   }
   o << "\n[optim]\nlr = " << num(optim.lr) << "\nlr_proxy = " << num(optim.lr_proxy) << "\nbeta1 = " << num(optim.beta1)
     << "\nbeta2 = " << num(optim.beta2) << "\nweight_decay = " << num(optim.weight_decay)

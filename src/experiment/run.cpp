@@ -27,6 +27,7 @@
 #include "jeffreys/plot/charts.h"
 #include "jeffreys/plot/png.h"
 #include "jeffreys/train/trainer.h"
+#include "jeffreys/train/wgan_gp.h"
 
 namespace fs = std::filesystem;
 
@@ -43,11 +44,17 @@ struct Setup {
   torch::Tensor train_x, validation;
   flows::Flow flow{nullptr};
   std::shared_ptr<energy::MLPEnergyImpl> energy;
+  /// Exactly one of the two trains: the primal-dual Trainer, or the WGAN-GP baseline.
   std::unique_ptr<train::Trainer> trainer;
+  std::unique_ptr<train::WganGpTrainer> wgan;
   bool uses_proxy = false;
   /// log π on the evaluation grid: constant for the run, and seconds to compute for quadrature densities.
   torch::Tensor grid_log_density;
   int64_t dim() const { return train_x.size(1); }
+  int64_t step_count() const { return wgan ? wgan->step_count() : trainer->step_count(); }
+  void save(const std::string& path) const { wgan ? wgan->save(path) : trainer->save(path); }
+  void load(const std::string& path) { wgan ? wgan->load(path) : trainer->load(path); }
+  size_t n_duals() const { return wgan ? 0 : trainer->primal_dual().duals().size(); }
 };
 
 train::Schedule schedule_of(const OptimConfig& o, int64_t steps) {
@@ -99,6 +106,21 @@ std::unique_ptr<Setup> build(const Config& c) {
   s->energy->to(device);
   s->train_x = s->train_x.to(device);
   if (s->validation.defined()) s->validation = s->validation.to(device);
+  if (c.method.is_wgan()) {
+    train::WganGpOptions w;
+    w.batch_size = c.train.batch_size;
+    w.critic_steps = c.wgan.critic_steps;
+    w.gp_weight = c.wgan.gp_weight;
+    w.generator = {c.optim.lr, c.optim.beta1, c.optim.beta2, 1e-8, c.optim.weight_decay};
+    w.critic = {c.optim.lr_proxy, c.optim.beta1, c.optim.beta2, 1e-8, c.optim.weight_decay};
+    w.schedule = schedule_of(c.optim, c.train.steps);
+    w.divergence_threshold = c.train.divergence_threshold;
+    w.seed = c.seed;
+    auto critic = train::make_critic(d, c.wgan.critic_hidden, c.wgan.critic_depth);
+    critic->to(device);
+    s->wgan = std::make_unique<train::WganGpTrainer>(s->flow, critic, w);
+    return s;
+  }
   auto f = c.method.formulation();
   s->uses_proxy = f.uses("P") || f.uses("R");
   train::TrainerOptions o;
@@ -166,10 +188,37 @@ MetricsRow evaluate(Setup& s, int64_t step) {
 // ---------------------------------------------------------------------------------------------
 // metrics.csv and summary.json
 
+/// One training step; returns the training columns of metrics.csv for it.
+MetricsRow train_step(Setup& s) {
+  MetricsRow r;
+  if (s.wgan) {
+    auto w = s.wgan->step_on(s.train_x);
+    r["critic_loss"] = w.critic_loss;
+    r["wasserstein"] = w.wasserstein;
+    r["gradient_penalty"] = w.gradient_penalty;
+    r["generator_loss"] = w.generator_loss;
+    return r;
+  }
+  auto est = s.trainer->step_on(s.train_x);
+  for (const char* k : {"F", "P", "R"}) r[k] = est.terms.count(k) ? est.terms[k] : kNaN;
+  r["loss"] = est.loss;
+  const auto& duals = s.trainer->primal_dual().duals();
+  for (size_t i = 0; i < duals.size(); ++i) {
+    r["lambda_" + std::to_string(i)] = duals[i].lambda;
+    r["slack_" + std::to_string(i)] = duals[i].slack;
+  }
+  r["ess"] = s.uses_proxy ? est.ess : kNaN;
+  return r;
+}
+
 std::vector<std::string> columns_for(const Setup& s) {
-  std::vector<std::string> c = {"step", "wall_seconds", "F", "P", "R", "loss"};
-  const auto n = s.trainer->primal_dual().duals().size();
-  for (size_t i = 0; i < n; ++i) {
+  std::vector<std::string> c = {"step", "wall_seconds"};
+  if (s.wgan) {
+    for (const char* k : {"critic_loss", "wasserstein", "gradient_penalty", "generator_loss"}) c.push_back(k);
+  } else {
+    for (const char* k : {"F", "P", "R", "loss"}) c.push_back(k);
+  }
+  for (size_t i = 0; i < s.n_duals(); ++i) {
     c.push_back("lambda_" + std::to_string(i));
     c.push_back("slack_" + std::to_string(i));
   }
@@ -280,7 +329,7 @@ class Progress {
     const double left = steps_per_second > 0 ? (static_cast<double>(total_) - step) / steps_per_second : 0;
     std::ostringstream o;
     o << "step " << static_cast<int64_t>(step) << "/" << total_ << std::fixed << std::setprecision(3);
-    for (const char* k : {"F", "P", "R", "lambda_0", "ess", "nll_flow", "nll_proxy"}) {
+    for (const char* k : {"F", "P", "R", "lambda_0", "wasserstein", "ess", "nll_flow", "nll_proxy"}) {
       auto it = r.find(k);
       if (it != r.end() && !std::isnan(it->second)) o << "  " << k << " " << it->second;
     }
@@ -325,40 +374,54 @@ std::vector<double> column(const std::vector<MetricsRow>& rows, const std::strin
   return v;
 }
 
+/// Densities on an n×n grid over the plotting extent (2-D data only).
+DensityMaps density_maps_of(Setup& s, int64_t n, const std::vector<MetricsRow>& rows) {
+  torch::NoGradGuard g;
+  s.flow->eval();
+  DensityMaps m;
+  m.extent = plot_extent(s);
+  m.train_points = s.train_x.to(torch::kDouble).cpu();
+  const auto& e = m.extent;
+  metrics::Grid2D grid{e[0], e[1], e[2], e[3], n, n};
+  auto pts = grid.points().to(s.train_x.options());
+  m.flow = torch::exp(s.flow->log_prob(pts).to(torch::kDouble).cpu().view({n, n}));
+  if (s.toy && s.toy->has_log_prob()) m.truth = torch::exp(s.toy->log_prob(grid.points()).view({n, n}));
+  if (s.uses_proxy) {
+    // The evaluation at the checkpoint's step already estimated log Z from as many samples.
+    double log_z = kNaN;
+    if (!rows.empty() && rows.back().at("step") == static_cast<double>(s.step_count())) {
+      auto it = rows.back().find("log_z");
+      if (it != rows.back().end()) log_z = it->second;
+    }
+    if (std::isnan(log_z))
+      log_z = divergence::estimate_log_z(*s.flow, *s.energy, s.config.eval.log_z_samples, {}, 8192,
+                                         eval_generator(s.config.seed, 4))
+                  .log_z;
+    m.proxy = torch::exp((-s.energy->energy(pts) - log_z).to(torch::kDouble).cpu().view({n, n}));
+  }
+  s.flow->train();
+  return m;
+}
+
 void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>& rows) {
   const std::string pd = dir + "/plots";
   fs::create_directories(pd);
   torch::NoGradGuard g;
-  s.flow->eval();
   const auto e = plot_extent(s);
   auto train_pts = s.train_x.to(torch::kDouble).cpu();
   if (s.dim() == 2) {
-    const int64_t n = 160;
-    metrics::Grid2D grid{e[0], e[1], e[2], e[3], n, n};
-    auto pts = grid.points().to(s.train_x.options());
-    auto lp = s.flow->log_prob(pts).to(torch::kDouble).cpu().view({n, n});
+    auto m = density_maps_of(s, 160, rows);
     std::vector<plot::Image> panels;
-    if (s.toy && s.toy->has_log_prob())
-      panels.push_back(plot::heatmap(torch::exp(s.toy->log_prob(grid.points()).view({n, n})), e, "true density"));
-    panels.push_back(plot::heatmap(torch::exp(lp), e, "main model (flow)", train_pts, points_style()));
+    if (m.truth.defined()) panels.push_back(plot::heatmap(m.truth, e, "true density"));
+    panels.push_back(plot::heatmap(m.flow, e, "main model (flow)", train_pts, points_style()));
     plot::save_png(panels.back(), pd + "/density_main.png");
-    if (s.uses_proxy) {
-      // The evaluation at the checkpoint's step already estimated log Z from as many samples.
-      double log_z = kNaN;
-      if (!rows.empty() && rows.back().at("step") == static_cast<double>(s.trainer->step_count())) {
-        auto it = rows.back().find("log_z");
-        if (it != rows.back().end()) log_z = it->second;
-      }
-      if (std::isnan(log_z))
-        log_z = divergence::estimate_log_z(*s.flow, *s.energy, s.config.eval.log_z_samples, {}, 8192,
-                                           eval_generator(s.config.seed, 4))
-                    .log_z;
-      auto lq = (-s.energy->energy(pts) - log_z).to(torch::kDouble).cpu().view({n, n});
-      panels.push_back(plot::heatmap(torch::exp(lq), e, "proxy (energy model)", train_pts, points_style()));
+    if (m.proxy.defined()) {
+      panels.push_back(plot::heatmap(m.proxy, e, "proxy (energy model)", train_pts, points_style()));
       plot::save_png(panels.back(), pd + "/density_proxy.png");
     }
     plot::save_png(plot::tile(panels, static_cast<int>(panels.size())), pd + "/densities.png");
   }
+  s.flow->eval();
   {
     std::vector<plot::Image> panels;
     auto gen = eval_generator(s.config.seed, 5);
@@ -392,9 +455,12 @@ void draw_plots(Setup& s, const std::string& dir, const std::vector<MetricsRow>&
     if (!ss.empty()) plot::save_png(plot::line_chart(ss, title, "step", title, log_y), pd + "/" + file);
   };
   chart({"nll_flow", "nll_proxy"}, "NLL on test data (nats)", "curve_nll.png", false);
-  chart({"F", "P", "R"}, "training terms (nats)", "curve_terms.png", false);
+  if (s.wgan)
+    chart({"wasserstein", "gradient_penalty"}, "critic's estimates", "curve_terms.png", false);
+  else
+    chart({"F", "P", "R"}, "training terms (nats)", "curve_terms.png", false);
   std::vector<std::string> duals;
-  for (size_t i = 0; i < s.trainer->primal_dual().duals().size(); ++i) {
+  for (size_t i = 0; i < s.n_duals(); ++i) {
     duals.push_back("lambda_" + std::to_string(i));
     duals.push_back("slack_" + std::to_string(i));
   }
@@ -423,7 +489,7 @@ std::unique_ptr<Setup> open_run(const std::string& dir) {
   if (!fs::exists(cfg)) throw std::runtime_error("'" + dir + "' is not a run folder (no config.toml)");
   auto s = build(load_config(cfg));
   if (!fs::exists(dir + "/" + kCheckpoint)) throw std::runtime_error("'" + dir + "' has no checkpoint yet");
-  s->trainer->load(dir + "/" + kCheckpoint);
+  s->load(dir + "/" + kCheckpoint);
   return s;
 }
 
@@ -455,10 +521,10 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   const auto cols = columns_for(*s);
   double wall_offset = 0;
   if (resumable && fs::exists(dir + "/" + kCheckpoint)) {
-    s->trainer->load(dir + "/" + kCheckpoint);
+    s->load(dir + "/" + kCheckpoint);
     // Rows logged after the checkpoint are recomputed, exactly, from it.
     for (auto& r : read_metrics(dir + "/metrics.csv"))
-      if (r.at("step") <= static_cast<double>(s->trainer->step_count())) rows.push_back(r);
+      if (r.at("step") <= static_cast<double>(s->step_count())) rows.push_back(r);
     if (!rows.empty()) wall_offset = rows.back().at("wall_seconds");
   } else {
     write_file_atomically(dir + "/config.toml", config.to_toml());
@@ -467,7 +533,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   const auto& tc = config.train;
   Progress progress(options.progress, tc.steps);
   const auto t0 = std::chrono::steady_clock::now();
-  const int64_t start = s->trainer->step_count();
+  const int64_t start = s->step_count();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   RunSummary summary;
   summary.dir = dir;
@@ -482,7 +548,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
         summary.status = "stopped";
         break;
       }
-      auto est = s->trainer->step_on(s->train_x);
+      MetricsRow trained = train_step(*s);
       const int64_t done = step + 1;
       const bool log_now = done % tc.log_every == 0 || done == tc.steps;
       const bool eval_now = done % tc.eval_every == 0 || done == tc.steps;
@@ -490,16 +556,10 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
         MetricsRow r;
         r["step"] = static_cast<double>(done);
         r["wall_seconds"] = wall_offset + elapsed();
-        for (const char* k : {"F", "P", "R"}) r[k] = est.terms.count(k) ? est.terms[k] : kNaN;
-        r["loss"] = est.loss;
-        const auto& duals = s->trainer->primal_dual().duals();
-        for (size_t i = 0; i < duals.size(); ++i) {
-          r["lambda_" + std::to_string(i)] = duals[i].lambda;
-          r["slack_" + std::to_string(i)] = duals[i].slack;
-        }
-        r["ess"] = s->uses_proxy ? est.ess : kNaN;
-        r["lr"] = config.optim.lr * s->trainer->options().main.schedule.factor(step);
-        r["lr_proxy"] = config.optim.lr_proxy * s->trainer->options().proxy.schedule.factor(step);
+        for (const auto& [k, v] : trained) r[k] = v;
+        const double factor = schedule_of(config.optim, tc.steps).factor(step);
+        r["lr"] = config.optim.lr * factor;
+        r["lr_proxy"] = config.optim.lr_proxy * factor;
         if (eval_now)
           for (const auto& [k, v] : evaluate(*s, done)) r[k] = v;
         rows.push_back(r);
@@ -508,7 +568,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
       }
       if (done % tc.checkpoint_every == 0 || done == tc.steps) {
         save_all("running", "");
-        s->trainer->save(dir + "/" + kCheckpoint);
+        s->save(dir + "/" + kCheckpoint);
       }
     }
   } catch (const train::TrainingDiverged& e) {
@@ -517,7 +577,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
     throw;
   }
   progress.finish();
-  summary.steps_done = s->trainer->step_count();
+  summary.steps_done = s->step_count();
   if (summary.status == "completed") {
     save_all("completed", "");
     if (options.plots) draw_plots(*s, dir, rows);
@@ -528,13 +588,21 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
 
 MetricsRow evaluate_run(const std::string& dir) {
   auto s = open_run(dir);
-  auto m = evaluate(*s, s->trainer->step_count());
+  auto m = evaluate(*s, s->step_count());
   nlohmann::json j;
-  j["step"] = s->trainer->step_count();
+  j["step"] = s->step_count();
   for (const auto& [k, v] : m) j[k] = std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(std::to_string(v));
   write_file_atomically(dir + "/eval.json", j.dump(2) + "\n");
   return m;
 }
+
+DensityMaps density_maps(const std::string& dir, int64_t n) {
+  auto s = open_run(dir);
+  if (s->dim() != 2) throw std::invalid_argument("'" + dir + "': density maps need 2-D data");
+  return density_maps_of(*s, n, read_metrics(dir + "/metrics.csv"));
+}
+
+std::vector<MetricsRow> read_metrics_csv(const std::string& dir) { return read_metrics(dir + "/metrics.csv"); }
 
 void plot_run(const std::string& dir) {
   auto s = open_run(dir);

@@ -1,11 +1,11 @@
 #include "jeffreys/train/trainer.h"
 
-#include <fcntl.h>
 #include <torch/torch.h>
-#include <unistd.h>
 
 #include <cmath>
 #include <filesystem>
+
+#include "checkpoint_io.h"
 
 namespace jeffreys::train {
 namespace {
@@ -123,18 +123,8 @@ void Trainer::save(const std::string& path) const {
   a.write("version", torch::tensor(kCheckpointVersion));
   a.write("method", c10::IValue(primal_dual_.formulation().name));
   a.write("step", torch::tensor(step_));
-  auto write_model = [&](const std::string& prefix, const torch::nn::Module* m, const FlatParameters& p, const FlatAdam& opt) {
-    if (p.numel() > 0) {
-      a.write(prefix + "/values", p.values());
-      a.write(prefix + "/exp_avg", opt.exp_avg);
-      a.write(prefix + "/exp_avg_sq", opt.exp_avg_sq);
-      a.write(prefix + "/adam_step", torch::tensor(opt.step_count));
-    }
-    if (m != nullptr)
-      for (const auto& b : m->named_buffers()) a.write(prefix + "/buffer/" + b.key(), b.value(), /*is_buffer=*/true);
-  };
-  write_model("main", flow_.get(), main_params_, main_opt_);
-  write_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
+  detail::write_model(a, "main", flow_.get(), main_params_, main_opt_);
+  detail::write_model(a, "proxy", energy_.get(), proxy_params_, proxy_opt_);
   const auto& duals = primal_dual_.duals();
   auto d = torch::zeros({static_cast<int64_t>(duals.size()), 4}, torch::kDouble);
   for (size_t i = 0; i < duals.size(); ++i) {
@@ -145,72 +135,30 @@ void Trainer::save(const std::string& path) const {
   }
   a.write("duals", d);
   if (generator_.has_value()) a.write("rng", generator_->get_state());
-
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  // Make the bytes durable before the rename publishes them.
-  int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw CheckpointError("cannot write checkpoint '" + path + "': " + ec.message());
+  detail::save_archive(a, path);
 }
 
 void Trainer::load(const std::string& path) {
-  if (!std::filesystem::exists(path)) throw CheckpointError("checkpoint '" + path + "' does not exist");
-  torch::serialize::InputArchive a;
-  try {
-    a.load_from(path);
-  } catch (const std::exception& e) {
-    throw CheckpointError("cannot read checkpoint '" + path + "': " + e.what());
-  }
-  auto read = [&](const std::string& key) {
-    torch::Tensor t;
-    if (!a.try_read(key, t)) throw CheckpointError("checkpoint '" + path + "': missing entry '" + key + "'");
-    return t;
-  };
-  if (read("version").item<int64_t>() != kCheckpointVersion)
-    throw CheckpointError("checkpoint '" + path + "': unsupported version");
+  detail::CheckpointReader a(path);
+  if (a.read("version").item<int64_t>() != kCheckpointVersion) a.fail("unsupported version");
   c10::IValue method;
   if (!a.try_read("method", method) || method.toStringRef() != primal_dual_.formulation().name)
-    throw CheckpointError("checkpoint '" + path + "': written for method '" +
-                          (method.isString() ? method.toStringRef() : std::string("?")) + "', not '" +
-                          primal_dual_.formulation().name + "'");
-  auto assign = [&](torch::Tensor& dst, const torch::Tensor& src, const std::string& key) {
-    if (dst.sizes() != src.sizes())
-      throw CheckpointError("checkpoint '" + path + "': entry '" + key + "' has shape " + c10::str(src.sizes()) +
-                            ", the model has " + c10::str(dst.sizes()));
-    dst.copy_(src);
-  };
-  torch::NoGradGuard g;
-  auto read_model = [&](const std::string& prefix, torch::nn::Module* m, FlatParameters& p, FlatAdam& opt) {
-    if (p.numel() > 0) {
-      assign(p.values(), read(prefix + "/values"), prefix + "/values");
-      assign(opt.exp_avg, read(prefix + "/exp_avg"), prefix + "/exp_avg");
-      assign(opt.exp_avg_sq, read(prefix + "/exp_avg_sq"), prefix + "/exp_avg_sq");
-      opt.step_count = read(prefix + "/adam_step").item<int64_t>();
-    }
-    if (m != nullptr)
-      for (auto& b : m->named_buffers()) assign(b.value(), read(prefix + "/buffer/" + b.key()), prefix + "/buffer/" + b.key());
-  };
-  read_model("main", flow_.get(), main_params_, main_opt_);
-  read_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
-  auto d = read("duals");
+    a.fail("written for method '" + (method.isString() ? method.toStringRef() : std::string("?")) + "', not '" +
+           primal_dual_.formulation().name + "'");
+  a.read_model("main", flow_.get(), main_params_, main_opt_);
+  a.read_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
+  auto d = a.read("duals");
   auto& duals = primal_dual_.mutable_duals();
   if (d.size(0) != static_cast<int64_t>(duals.size()))
-    throw CheckpointError("checkpoint '" + path + "': has " + std::to_string(d.size(0)) + " dual variables, the method has " +
-                          std::to_string(duals.size()));
+    a.fail("has " + std::to_string(d.size(0)) + " dual variables, the method has " + std::to_string(duals.size()));
   for (size_t i = 0; i < duals.size(); ++i) {
     duals[i].lambda = d[i][0].item<double>();
     duals[i].slack = d[i][1].item<double>();
     duals[i].violation = d[i][2].item<double>();
     duals[i].level = d[i][3].item<double>();
   }
-  if (generator_.has_value()) generator_->set_state(read("rng"));
-  step_ = read("step").item<int64_t>();
+  if (generator_.has_value()) generator_->set_state(a.read("rng"));
+  step_ = a.read("step").item<int64_t>();
 }
 
 }  // namespace jeffreys::train

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "checkpoint_io.h"
+
 namespace jeffreys::train {
 
 nn::MLP make_critic(int64_t features, int64_t hidden, int64_t depth) {
@@ -57,7 +59,7 @@ WganStep WganGpTrainer::step_on(const torch::Tensor& data) {
     out.wasserstein = w.item<double>();
     out.gradient_penalty = gp.item<double>();
     check("critic loss", out.critic_loss);
-    critic_opt_.step(options_.critic.lr);
+    critic_opt_.step(options_.critic.lr * options_.schedule.factor(step_));
   }
   gen_params_.zero_grad();
   critic_params_.zero_grad();
@@ -65,9 +67,32 @@ WganStep WganGpTrainer::step_on(const torch::Tensor& data) {
   g_loss.backward();
   out.generator_loss = g_loss.item<double>();
   check("generator loss", out.generator_loss);
-  gen_opt_.step(options_.generator.lr);
+  gen_opt_.step(options_.generator.lr * options_.schedule.factor(step_));
   ++step_;
   return out;
+}
+
+void WganGpTrainer::save(const std::string& path) const {
+  torch::serialize::OutputArchive a;
+  a.write("version", torch::tensor(int64_t{1}));
+  a.write("method", c10::IValue(std::string("wgan-gp")));
+  a.write("step", torch::tensor(step_));
+  detail::write_model(a, "main", generator_.get(), gen_params_, gen_opt_);
+  detail::write_model(a, "critic", critic_.get(), critic_params_, critic_opt_);
+  a.write("rng", rng_.get_state());
+  detail::save_archive(a, path);
+}
+
+void WganGpTrainer::load(const std::string& path) {
+  detail::CheckpointReader a(path);
+  if (a.read("version").item<int64_t>() != 1) a.fail("unsupported version");
+  c10::IValue method;
+  if (!a.try_read("method", method) || !method.isString() || method.toStringRef() != "wgan-gp")
+    a.fail("written for method '" + (method.isString() ? method.toStringRef() : std::string("?")) + "', not 'wgan-gp'");
+  a.read_model("main", generator_.get(), gen_params_, gen_opt_);
+  a.read_model("critic", critic_.get(), critic_params_, critic_opt_);
+  rng_.set_state(a.read("rng"));
+  step_ = a.read("step").item<int64_t>();
 }
 
 }  // namespace jeffreys::train

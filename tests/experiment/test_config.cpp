@@ -70,6 +70,13 @@ steps = 123
     auto p = load_config("", {"method.name=" + m});
     EXPECT_EQ(load_config(write_temp("m.toml", p.to_toml())).to_toml(), p.to_toml()) << m;
   }
+  // The WGAN-GP baseline has its own section and no formulation.
+  auto w = load_config("", {"method.name=\"wgan-gp\"", "wgan.critic_steps=3", "wgan.gp_weight=5"});
+  EXPECT_TRUE(w.method.is_wgan());
+  EXPECT_EQ(w.wgan.critic_steps, 3);
+  EXPECT_EQ(load_config(write_temp("w.toml", w.to_toml())).to_toml(), w.to_toml());
+  EXPECT_NE(w.to_toml().find("[wgan]"), std::string::npos);
+  EXPECT_EQ(w.to_toml().find("[method.objective]"), std::string::npos);
   auto none = load_config("", {"method.constraints=[]"});
   EXPECT_TRUE(none.method.formulation().constraints.empty());
   EXPECT_TRUE(load_config(write_temp("none.toml", none.to_toml())).method.formulation().constraints.empty());
@@ -124,6 +131,8 @@ const BadCase kBad[] = {
     {"nan_value", "[optim]\nlr = nan\n", 2, "optim.lr"},
     {"bad_fraction", "[data]\nvalidation_fraction = 1.5\n", 2, "data.validation_fraction"},
     {"bad_device", "device = \"tpu\"\n", 1, "device"},
+    {"wgan_with_objective", "[method]\nname = \"wgan-gp\"\n[method.objective]\nF = 1.0\n", 2, "method.name"},
+    {"wgan_zero_critic_steps", "[wgan]\n\ncritic_steps = 0\n", 3, "wgan.critic_steps"},
     {"csv_without_file", "[data]\nname = \"csv\"\n", 0, "data.csv"},
 };
 

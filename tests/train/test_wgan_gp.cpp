@@ -2,6 +2,9 @@
 // (and the fused layers refuse it loudly), and a short run moves the flow generator to the data.
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+#include <unistd.h>
+
+#include <filesystem>
 
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/nn/mlp.h"
@@ -72,4 +75,39 @@ TEST(WganGp, ShortRunMovesTheGeneratorToTheData) {
   RecordProperty("distance_after", std::to_string(after));
   EXPECT_EQ(t.step_count(), 300);
   EXPECT_TRUE(std::isfinite(last.wasserstein));
+}
+
+TEST(WganGp, CheckpointResumesExactly) {
+  auto make = [] {
+    torch::manual_seed(3);
+    auto flow = jeffreys::flows::make_flow(jeffreys::flows::FlowOptions(2).layers(2).hidden(8));
+    tr::WganGpOptions o;
+    o.batch_size = 32;
+    o.critic_steps = 2;
+    o.seed = 9;
+    return std::make_unique<tr::WganGpTrainer>(flow, tr::make_critic(2, 16, 2), o);
+  };
+  torch::manual_seed(0);
+  auto data = torch::randn({200, 2});
+  auto a = make();
+  for (int i = 0; i < 3; ++i) a->step_on(data);
+  const auto path = (std::filesystem::temp_directory_path() / ("wgan_ckpt_" + std::to_string(::getpid()) + ".pt")).string();
+  a->save(path);
+  tr::WganStep last_a;
+  for (int i = 0; i < 2; ++i) last_a = a->step_on(data);
+
+  auto b = make();
+  b->load(path);
+  EXPECT_EQ(b->step_count(), 3);
+  tr::WganStep last_b;
+  for (int i = 0; i < 2; ++i) last_b = b->step_on(data);
+  EXPECT_EQ(last_a.critic_loss, last_b.critic_loss);
+  EXPECT_EQ(last_a.generator_loss, last_b.generator_loss);
+  auto pa = a->generator()->parameters(), pb = b->generator()->parameters();
+  for (size_t i = 0; i < pa.size(); ++i) EXPECT_TRUE(torch::equal(pa[i], pb[i]));
+  auto ca = a->critic()->parameters(), cb = b->critic()->parameters();
+  for (size_t i = 0; i < ca.size(); ++i) EXPECT_TRUE(torch::equal(ca[i], cb[i]));
+
+  std::filesystem::remove(path);
+  EXPECT_THROW(b->load(path), tr::CheckpointError);
 }

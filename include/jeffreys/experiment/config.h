@@ -41,14 +41,25 @@ struct EnergyConfig {
 };
 
 struct MethodConfig {
-  /// A preset of constrained::formulation_by_name; `objective` / `constraints` replace its parts when given.
+  /// A preset of constrained::formulation_by_name (`objective` / `constraints` replace its parts
+  /// when given), or "wgan-gp": the flow as a WGAN-GP generator against the critic of [wgan].
   std::string name = "jeffreys";
   std::map<std::string, double> objective;
   std::vector<constrained::Constraint> constraints;
   bool custom_objective = false;
   bool custom_constraints = false;
-  /// The formulation this describes.
+  bool is_wgan() const { return name == "wgan-gp"; }
+  /// The formulation this describes (not for wgan-gp).
   constrained::Formulation formulation() const;
+};
+
+/// The WGAN-GP baseline's critic and schedule; its generator is the [flow], its learning rates
+/// optim.lr (generator) and optim.lr_proxy (critic), its Adam betas optim.beta1/beta2.
+struct WganConfig {
+  int64_t critic_hidden = 128;
+  int64_t critic_depth = 2;
+  int64_t critic_steps = 5;
+  double gp_weight = 10.0;
 };
 
 struct OptimConfig {
@@ -92,6 +103,7 @@ struct Config {
   FlowConfig flow;
   EnergyConfig energy;
   MethodConfig method;
+  WganConfig wgan;
   OptimConfig optim;
   TrainConfig train;
   EvalConfig eval;

@@ -2,6 +2,9 @@
 /// A training run as a folder: resolved configuration, metrics.csv, summary.json, checkpoint and
 /// plots, everything written atomically, so that an interrupted run (kill -9 at any moment) leaves
 /// a folder that `resume` continues from and ends with the same metrics as an uninterrupted run.
+#include <torch/types.h>
+
+#include <array>
 #include <functional>
 #include <map>
 #include <ostream>
@@ -40,6 +43,18 @@ RunSummary train_run(const Config& config, const std::string& dir, const RunOpti
 
 /// Recomputes the evaluation metrics of the run's latest checkpoint and writes eval.json.
 MetricsRow evaluate_run(const std::string& dir);
+
+/// A trained run's densities on an n×n grid over its plotting extent [xmin, xmax, ymin, ymax]
+/// (2-D data): the truth (undefined for CSV data), the flow, the proxy (undefined without one),
+/// and the training points, for figures that put several runs side by side.
+struct DensityMaps {
+  std::array<double, 4> extent{};
+  torch::Tensor truth, flow, proxy, train_points;
+};
+DensityMaps density_maps(const std::string& dir, int64_t n = 160);
+
+/// The rows of a run folder's metrics.csv (empty if it has none).
+std::vector<MetricsRow> read_metrics_csv(const std::string& dir);
 
 /// Redraws the plots of a run from its checkpoint and metrics.csv.
 void plot_run(const std::string& dir);

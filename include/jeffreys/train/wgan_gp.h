@@ -1,13 +1,14 @@
 #pragma once
 /// WGAN-GP baseline (Gulrajani et al., "Improved Training of Wasserstein GANs", 2017,
 /// arXiv:1704.00028) with a normalizing flow as generator, so that its NLL can be measured against
-/// the Jeffreys method's (METHOD.md section 4). Library only: not yet a `method` of the command line.
+/// the Jeffreys method's (METHOD.md section 4). The command line's `method.name = "wgan-gp"`.
 #include <ATen/core/Generator.h>
 #include <torch/types.h>
 
 #include "jeffreys/flows/flow.h"
 #include "jeffreys/nn/mlp.h"
 #include "jeffreys/train/flat_adam.h"
+#include "jeffreys/train/schedule.h"
 #include "jeffreys/train/trainer.h"
 
 namespace jeffreys::train {
@@ -20,6 +21,8 @@ struct WganGpOptions {
   double gp_weight = 10.0;
   /// Adam for generator and critic; the paper's β = (0.5, 0.9) by default.
   AdamOptions generator{1e-4, 0.5, 0.9}, critic{1e-4, 0.5, 0.9};
+  /// Learning-rate schedule over generator steps, applied to both networks.
+  Schedule schedule{};
   double divergence_threshold = 1e8;
   uint64_t seed = 0;
 };
@@ -46,6 +49,14 @@ class WganGpTrainer {
   /// Throws TrainingDiverged on a non-finite or exploding loss.
   WganStep step_on(const torch::Tensor& data);
   int64_t step_count() const { return step_; }
+  const WganGpOptions& options() const { return options_; }
+  flows::Flow& generator() { return generator_; }
+  nn::MLP& critic() { return critic_; }
+
+  /// Generator, critic, both optimisers, step and RNG, written atomically (as Trainer::save).
+  void save(const std::string& path) const;
+  /// Restores a state written by save(); throws CheckpointError on mismatch or a bad file.
+  void load(const std::string& path);
 
  private:
   void check(const std::string& what, double v) const;

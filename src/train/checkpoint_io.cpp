@@ -1,0 +1,72 @@
+#include "checkpoint_io.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+namespace jeffreys::train::detail {
+
+void write_model(torch::serialize::OutputArchive& a, const std::string& prefix, const torch::nn::Module* m,
+                 const FlatParameters& p, const FlatAdam& opt) {
+  if (p.numel() > 0) {
+    a.write(prefix + "/values", p.values());
+    a.write(prefix + "/exp_avg", opt.exp_avg);
+    a.write(prefix + "/exp_avg_sq", opt.exp_avg_sq);
+    a.write(prefix + "/adam_step", torch::tensor(opt.step_count));
+  }
+  if (m != nullptr)
+    for (const auto& b : m->named_buffers()) a.write(prefix + "/buffer/" + b.key(), b.value(), /*is_buffer=*/true);
+}
+
+CheckpointReader::CheckpointReader(std::string path) : path_(std::move(path)) {
+  if (!std::filesystem::exists(path_)) throw CheckpointError("checkpoint '" + path_ + "' does not exist");
+  try {
+    a_.load_from(path_);
+  } catch (const std::exception& e) {
+    throw CheckpointError("cannot read checkpoint '" + path_ + "': " + e.what());
+  }
+}
+
+void CheckpointReader::fail(const std::string& what) const { throw CheckpointError("checkpoint '" + path_ + "': " + what); }
+
+torch::Tensor CheckpointReader::read(const std::string& key) {
+  torch::Tensor t;
+  if (!a_.try_read(key, t)) fail("missing entry '" + key + "'");
+  return t;
+}
+
+void CheckpointReader::assign(torch::Tensor& dst, const std::string& key) {
+  auto src = read(key);
+  if (dst.sizes() != src.sizes())
+    fail("entry '" + key + "' has shape " + c10::str(src.sizes()) + ", the model has " + c10::str(dst.sizes()));
+  torch::NoGradGuard g;
+  dst.copy_(src);
+}
+
+void CheckpointReader::read_model(const std::string& prefix, torch::nn::Module* m, FlatParameters& p, FlatAdam& opt) {
+  if (p.numel() > 0) {
+    assign(p.values(), prefix + "/values");
+    assign(opt.exp_avg, prefix + "/exp_avg");
+    assign(opt.exp_avg_sq, prefix + "/exp_avg_sq");
+    opt.step_count = read(prefix + "/adam_step").item<int64_t>();
+  }
+  if (m != nullptr)
+    for (auto& b : m->named_buffers()) assign(b.value(), prefix + "/buffer/" + b.key());
+}
+
+void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
+  const std::string tmp = path + ".tmp";
+  a.save_to(tmp);
+  // Make the bytes durable before the rename publishes them.
+  int fd = ::open(tmp.c_str(), O_RDONLY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, path, ec);
+  if (ec) throw CheckpointError("cannot write checkpoint '" + path + "': " + ec.message());
+}
+
+}  // namespace jeffreys::train::detail
