@@ -45,11 +45,15 @@ LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, i
 }
 
 torch::Tensor sample_importance_resampling(flows::FlowImpl& flow, energy::EnergyImpl& energy, int64_t n,
-                                           int64_t proposals, c10::optional<at::Generator> generator) {
+                                           int64_t proposals, c10::optional<at::Generator> generator,
+                                           const torch::Tensor& context) {
   TORCH_CHECK(n >= 1 && proposals >= 1, "sample_importance_resampling: n and proposals must be >= 1");
+  TORCH_CHECK(!context.defined() || (context.dim() == 2 && context.size(0) == 1),
+              "sample_importance_resampling: context must be [1, C]");
   torch::NoGradGuard g;
-  auto [y, lp] = flow.sample_and_log_prob(proposals, {}, generator);
-  auto log_w = (-energy.energy(y) - lp).to(torch::kDouble);
+  auto ctx = context.defined() ? context.expand({proposals, context.size(1)}).contiguous() : torch::Tensor();
+  auto [y, lp] = flow.sample_and_log_prob(proposals, ctx, generator);
+  auto log_w = (-energy.energy(y, ctx) - lp).to(torch::kDouble);
   auto w = torch::exp(log_w - log_w.max());
   auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
   return y.index_select(0, idx);

@@ -325,6 +325,8 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
     write_file_atomically(out + "/configs/" + r.name + ".toml", r.config.to_toml());
     todo.push_back(&r);
   }
+  // Seed-major order: a study stopped early still has every arm for its first seeds.
+  std::stable_sort(todo.begin(), todo.end(), [](const StudyRun* a, const StudyRun* b) { return a->seed < b->seed; });
   if (options.progress)
     *options.progress << "study: " << runs.size() << " runs planned, " << outcome.skipped << " already finished, "
                       << todo.size() << " to train with " << options.jobs << " at a time\n"
@@ -523,7 +525,7 @@ std::vector<std::string> report_study(const StudyConfig& study, const std::strin
       }
       if (!series.empty())
         charts.push_back(plot::line_chart(series, d + ", " + std::to_string(study.figure_n_train) + " points: test NLL",
-                                          "step", "NLL (nats, mean over seeds)", false, 640, 420));
+                                          "step", "NLL (nats, mean over seeds)", false, 820, 420, true));
     }
     if (!charts.empty()) {
       plot::save_png(plot::tile(charts, 2), out + "/nll_curves.png");
@@ -545,7 +547,7 @@ std::vector<std::string> report_study(const StudyConfig& study, const std::strin
       if (!series.empty())
         charts.push_back(plot::line_chart(series, d + ", " + std::to_string(study.lr_panel_n_train) +
                                                       " points: test NLL by learning rate",
-                                          "step", "NLL (nats, log axis)", true, 640, 420));
+                                          "step", "NLL (nats, log axis)", true, 820, 420, true));
     }
     if (!charts.empty()) {
       plot::save_png(plot::tile(charts, 2), out + "/lr_panel.png");

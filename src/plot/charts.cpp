@@ -161,7 +161,7 @@ Image scatter(const torch::Tensor& points, std::array<double, 4> extent, const s
 }
 
 Image line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
-                 const std::string& y_label, bool log_y, int width, int height) {
+                 const std::string& y_label, bool log_y, int width, int height, bool legend_outside) {
   Image image(width, height);
   const int band = draw_title(image, title);
   auto valid = [log_y](double x, double y) { return std::isfinite(x) && std::isfinite(y) && (!log_y || y > 0); };
@@ -218,7 +218,16 @@ Image line_chart(const std::vector<Series>& series, const std::string& title, co
   const int text_h = text_size("0", kTextScale).second;
 
   const int left = (y_label.empty() ? 8 : 8 + text_h + 6) + tick_w + 8;
-  const int right = width - 20;
+  // The legend's size, to reserve room for it beside the plot area when asked.
+  std::vector<size_t> named;
+  int name_w = 0;
+  for (size_t si = 0; si < series.size(); ++si)
+    if (!series[si].name.empty()) {
+      named.push_back(si);
+      name_w = std::max(name_w, text_size(series[si].name, kTextScale).first);
+    }
+  const int legend_w = named.empty() ? 0 : 8 + 24 + 8 + name_w + 8;
+  const int right = width - 20 - (legend_outside && legend_w > 0 ? legend_w + 4 : 0);
   const int top = band + 12;
   const int bottom = height - (x_label.empty() ? 8 : 8 + text_h) - text_h - 8;
   TORCH_CHECK(right - left >= 10 && bottom - top >= 10, "line_chart: ", width, " x ", height,
@@ -265,18 +274,11 @@ Image line_chart(const std::vector<Series>& series, const std::string& title, co
     }
   }
 
-  // Legend in the top-right corner of the plot area.
-  std::vector<size_t> named;
-  int name_w = 0;
-  for (size_t si = 0; si < series.size(); ++si)
-    if (!series[si].name.empty()) {
-      named.push_back(si);
-      name_w = std::max(name_w, text_size(series[si].name, kTextScale).first);
-    }
+  // Legend in the top-right corner of the plot area, or to its right.
   if (!named.empty()) {
     const int row_h = text_h + 2, swatch = 24;
-    const int box_w = 8 + swatch + 8 + name_w + 8, box_h = 6 + row_h * static_cast<int>(named.size()) + 2;
-    const int bx = right - 8 - box_w, by = top + 8;
+    const int box_w = legend_w, box_h = 6 + row_h * static_cast<int>(named.size()) + 2;
+    const int bx = legend_outside ? right + 12 : right - 8 - box_w, by = top + (legend_outside ? 0 : 8);
     image.fill_rect(bx, by, bx + box_w, by + box_h, kWhite);
     image.draw_rect(bx, by, bx + box_w, by + box_h, kFrame);
     for (size_t k = 0; k < named.size(); ++k) {

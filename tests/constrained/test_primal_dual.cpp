@@ -244,7 +244,7 @@ TEST(Formulation, PresetsByName) {
   EXPECT_EQ(j.constraints[0].relative_to, "F");
   EXPECT_TRUE(j.constraints[0].resilient);
   EXPECT_EQ(cs::PrimalDual(j).coefficients(cs::Target::both),
-            (std::map<std::string, double>{{"F", 1.0}, {"P", 1.0}, {"R", 1.0}}));
+            (std::map<std::string, double>{{"F", 0.25}, {"P", 1.0}, {"R", 1.0}}));
 
   auto mf = cs::formulation_by_name("mle-flow");
   EXPECT_TRUE(mf.uses("F"));
@@ -257,7 +257,7 @@ TEST(Formulation, PresetsByName) {
 
   auto fp = cs::PrimalDual(cs::formulation_by_name("fixed-penalty"));
   EXPECT_TRUE(fp.duals().empty());
-  EXPECT_EQ(fp.coefficients(cs::Target::both), (std::map<std::string, double>{{"F", 1.0}, {"P", 1.0}, {"R", 1.0}}));
+  EXPECT_EQ(fp.coefficients(cs::Target::both), (std::map<std::string, double>{{"F", 0.25}, {"P", 1.0}, {"R", 1.0}}));
 
   auto td = cs::formulation_by_name("three-dual");
   EXPECT_TRUE(td.objective.empty());

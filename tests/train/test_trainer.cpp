@@ -241,9 +241,9 @@ TEST(Trainer, ComputeGradientsLeavesParametersAndFillsBuffers) {
   EXPECT_GT(est.grad_norm_main, 0);
   EXPECT_GT(est.grad_norm_proxy, 0);
   EXPECT_EQ(est.terms.size(), 3u);
-  // The reported loss is the Lagrangian F + R + λ P at the current multiplier.
+  // The reported loss is the Lagrangian's parameter-dependent part 0.25 F + R + λ P at the current multiplier.
   const double lambda = t.primal_dual().duals()[0].lambda;
-  EXPECT_NEAR(est.loss, est.terms["F"] + est.terms["R"] + lambda * est.terms["P"], 1e-9);
+  EXPECT_NEAR(est.loss, 0.25 * est.terms["F"] + est.terms["R"] + lambda * est.terms["P"], 1e-9);
   t.apply(est);
   EXPECT_EQ(t.step_count(), 2);
   EXPECT_FALSE(all_equal(fp, snapshot(m.flow->parameters())));

@@ -38,7 +38,9 @@ LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, i
 
 /// Sampling-importance-resampling: `n` approximate samples of the proxy q_ψ, drawn with replacement
 /// from `proposals` flow samples in proportion to the weights exp(-E_ψ(y) - log p_θ(y)) (unconditional).
+/// With a `context` [1, C], draws from the conditional proxy at that context (the proposals all share it).
 torch::Tensor sample_importance_resampling(flows::FlowImpl& flow, energy::EnergyImpl& energy, int64_t n,
-                                           int64_t proposals, c10::optional<at::Generator> generator = c10::nullopt);
+                                           int64_t proposals, c10::optional<at::Generator> generator = c10::nullopt,
+                                           const torch::Tensor& context = {});
 
 }  // namespace jeffreys::divergence

@@ -65,8 +65,10 @@ struct Series {
 /// Line chart: several named series (x, y vectors), axes with tick labels (stb_easy_font text), legend, optional log-y; NaN points skipped.
 /// A skipped point (NaN, infinite, or y <= 0 on a log axis) breaks the line; an isolated point is
 /// drawn as a dot. Series take series_color(i) in order.
+/// `legend_outside` puts the legend to the right of the plot area (narrowing it) instead of over its corner.
 Image line_chart(const std::vector<Series>& series, const std::string& title, const std::string& x_label,
-                 const std::string& y_label, bool log_y = false, int width = 800, int height = 500);
+                 const std::string& y_label, bool log_y = false, int width = 800, int height = 500,
+                 bool legend_outside = false);
 
 /// Places images side by side in a grid (for panels of heat maps).
 /// Row-major, `columns` per row; every cell is as large as the largest image, images at the cells'

@@ -1,0 +1,233 @@
+#include "jeffreys/sbi/posterior.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <iomanip>
+#include <limits>
+
+#include "jeffreys/energy/energy.h"
+#include "jeffreys/flows/presets.h"
+#include "jeffreys/train/trainer.h"
+
+namespace jeffreys::sbi {
+
+struct PosteriorEstimator::State {
+  int64_t theta_dim = 0, x_dim = 0;
+  constrained::Formulation formulation;
+  flows::Flow flow{nullptr};
+  std::shared_ptr<energy::MLPEnergyImpl> energy;
+  std::unique_ptr<train::Trainer> trainer;
+  bool proxy = false;
+  torch::Tensor theta_mean, theta_std, x_mean, x_std;  // float32 [1, d]
+
+  torch::Tensor z_theta(const torch::Tensor& t) const {
+    return ((t.to(torch::kDouble) - theta_mean.to(torch::kDouble)) / theta_std.to(torch::kDouble)).to(torch::kFloat);
+  }
+  torch::Tensor z_x(const torch::Tensor& x) const {
+    return ((x.to(torch::kDouble) - x_mean.to(torch::kDouble)) / x_std.to(torch::kDouble)).to(torch::kFloat);
+  }
+  torch::Tensor unz_theta(const torch::Tensor& z) const {
+    return z.to(torch::kDouble) * theta_std.to(torch::kDouble) + theta_mean.to(torch::kDouble);
+  }
+  torch::Tensor context_of(const torch::Tensor& x_o) const {
+    auto x = x_o.reshape({1, -1});
+    TORCH_CHECK(x.size(1) == x_dim, "posterior: the observation has ", x.size(1), " values, the task ", x_dim);
+    return z_x(x.cpu());
+  }
+};
+
+namespace {
+std::string preset_of(const std::string& method) { return method == "npe" ? "mle-flow" : method; }
+
+std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& ps) {
+  std::vector<torch::Tensor> out;
+  for (const auto& p : ps) out.push_back(p.detach().clone());
+  return out;
+}
+void restore(const std::vector<torch::Tensor>& ps, const std::vector<torch::Tensor>& saved) {
+  torch::NoGradGuard g;
+  for (size_t i = 0; i < ps.size(); ++i) ps[i].copy_(saved[i]);
+}
+}  // namespace
+
+PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, PosteriorOptions options)
+    : s_(std::make_unique<State>()), options_(std::move(options)) {
+  TORCH_CHECK(theta_dim >= 1 && x_dim >= 1, "posterior: dimensions must be >= 1");
+  TORCH_CHECK(options_.validation_fraction > 0 && options_.validation_fraction < 1,
+              "posterior: validation_fraction must be in (0, 1)");
+  TORCH_CHECK(options_.batch_size >= 1 && options_.patience >= 1 && options_.max_epochs >= 1,
+              "posterior: batch_size, patience and max_epochs must be >= 1");
+  s_->theta_dim = theta_dim;
+  s_->x_dim = x_dim;
+  s_->formulation = options_.custom_formulation ? options_.formulation
+                                                : constrained::formulation_by_name(preset_of(options_.method));
+  s_->formulation.validate({"F", "P", "R"});
+  s_->proxy = s_->formulation.uses("P") || s_->formulation.uses("R");
+  // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
+  const auto family = theta_dim >= 2 ? flows::FlowFamily::nsf : flows::FlowFamily::maf_spline;
+  torch::manual_seed(options_.seed);
+  s_->flow = flows::make_flow(flows::FlowOptions(theta_dim)
+                                  .context_features(x_dim)
+                                  .family(family)
+                                  .layers(options_.layers)
+                                  .hidden(options_.hidden)
+                                  .bins(options_.bins)
+                                  .bound(options_.bound)
+                                  .seed(options_.seed));
+  s_->energy = std::make_shared<energy::MLPEnergyImpl>(energy::MLPEnergyOptions(theta_dim)
+                                                           .context_features(x_dim)
+                                                           .hidden(options_.energy_hidden)
+                                                           .depth(options_.energy_depth));
+  train::TrainerOptions o;
+  o.flow_samples = options_.flow_samples;
+  o.main.adam.lr = options_.lr;
+  o.proxy.adam.lr = options_.lr_proxy;
+  o.seed = options_.seed;
+  s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->proxy ? s_->energy : nullptr, s_->formulation, o);
+}
+
+PosteriorEstimator::~PosteriorEstimator() = default;
+
+bool PosteriorEstimator::has_proxy() const { return s_->proxy; }
+const constrained::Formulation& PosteriorEstimator::formulation() const { return s_->formulation; }
+
+TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const torch::Tensor& x_in, std::ostream* progress) {
+  TORCH_CHECK(theta_in.dim() == 2 && theta_in.size(1) == s_->theta_dim, "posterior: θ must be [n, ", s_->theta_dim, "]");
+  TORCH_CHECK(x_in.dim() == 2 && x_in.size(1) == s_->x_dim && x_in.size(0) == theta_in.size(0),
+              "posterior: x must be [n, ", s_->x_dim, "] with as many rows as θ");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto keep = torch::isfinite(x_in.to(torch::kDouble)).all(1) & torch::isfinite(theta_in.to(torch::kDouble)).all(1);
+  auto theta = theta_in.cpu().to(torch::kDouble).index({keep});
+  auto x = x_in.cpu().to(torch::kDouble).index({keep});
+  const int64_t n = theta.size(0);
+  const int64_t n_val = std::max<int64_t>(1, static_cast<int64_t>(std::floor(options_.validation_fraction * n)));
+  TORCH_CHECK(n - n_val >= 2, "posterior: ", n, " usable simulations are too few to train on");
+  auto gen = at::detail::createCPUGenerator(options_.seed + 7919);
+  auto perm = torch::randperm(n, gen, torch::kLong);
+  auto val_idx = perm.narrow(0, 0, n_val), train_idx = perm.narrow(0, n_val, n - n_val);
+  auto theta_tr = theta.index_select(0, train_idx), x_tr = x.index_select(0, train_idx);
+  // z-scoring from the training split, as sbi does; a constant column is left unscaled.
+  auto stat = [](const torch::Tensor& t, torch::Tensor& mean, torch::Tensor& std) {
+    mean = t.mean(0, true).to(torch::kFloat);
+    auto sd = t.std(0, /*unbiased=*/true, true);
+    std = torch::where(sd > 1e-12, sd, torch::ones_like(sd)).to(torch::kFloat);
+  };
+  stat(theta_tr, s_->theta_mean, s_->theta_std);
+  stat(x_tr, s_->x_mean, s_->x_std);
+  auto zt = s_->z_theta(theta_tr), zx = s_->z_x(x_tr);
+  auto zt_val = s_->z_theta(theta.index_select(0, val_idx)), zx_val = s_->z_x(x.index_select(0, val_idx));
+
+  TrainingReport rep;
+  rep.columns = {"epoch", "steps", "F", "P", "R", "lambda_0", "validation_nll", "seconds"};
+  const int64_t n_tr = zt.size(0), batch = std::min(options_.batch_size, n_tr);
+  auto flow_params = s_->flow->parameters();
+  auto energy_params = s_->proxy ? s_->energy->parameters() : std::vector<torch::Tensor>{};
+  std::vector<torch::Tensor> best_flow = snapshot(flow_params), best_energy = snapshot(energy_params);
+  double best = std::numeric_limits<double>::infinity();
+  int64_t since_best = 0;
+  auto validation_nll = [&] {
+    torch::NoGradGuard g;
+    return -s_->flow->log_prob(zt_val, zx_val).mean().item<double>();
+  };
+  for (int64_t epoch = 1; epoch <= options_.max_epochs; ++epoch) {
+    auto order = torch::randperm(n_tr, gen, torch::kLong);
+    std::map<std::string, double> sum;
+    int64_t batches = 0;
+    // Every pair once per epoch, the last batch possibly shorter (sbi's DataLoader).
+    for (int64_t b = 0; b < n_tr; b += batch) {
+      auto idx = order.narrow(0, b, std::min(batch, n_tr - b));
+      auto est = s_->trainer->step(zt.index_select(0, idx), zx.index_select(0, idx));
+      for (const auto& [k, v] : est.terms) sum[k] += v;
+      ++batches;
+      ++rep.steps;
+    }
+    const double v = validation_nll();
+    if (!std::isfinite(v)) throw std::runtime_error("posterior: validation NLL is not finite at epoch " + std::to_string(epoch));
+    const auto& duals = s_->trainer->primal_dual().duals();
+    auto term = [&](const char* k) {
+      return sum.count(k) ? sum[k] / static_cast<double>(batches) : std::numeric_limits<double>::quiet_NaN();
+    };
+    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    rep.rows.push_back({static_cast<double>(epoch), static_cast<double>(rep.steps), term("F"), term("P"), term("R"),
+                        duals.empty() ? std::numeric_limits<double>::quiet_NaN() : duals[0].lambda, v, secs});
+    rep.epochs = epoch;
+    if (v < best) {
+      best = v;
+      rep.best_epoch = epoch;
+      since_best = 0;
+      best_flow = snapshot(flow_params);
+      if (s_->proxy) best_energy = snapshot(energy_params);
+    } else if (++since_best >= options_.patience) {
+      rep.stopped_early = true;
+    }
+    if (progress != nullptr && (epoch % 100 == 0 || rep.stopped_early))
+      *progress << "epoch " << epoch << "  validation NLL " << std::fixed << std::setprecision(4) << v << "  best "
+                << best << " (epoch " << rep.best_epoch << ")" << std::defaultfloat << "\n"
+                << std::flush;
+    if (rep.stopped_early) break;
+  }
+  restore(flow_params, best_flow);
+  if (s_->proxy) restore(energy_params, best_energy);
+  rep.best_validation_nll = best;
+  rep.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return rep;
+}
+
+torch::Tensor PosteriorEstimator::sample(const torch::Tensor& x_o, int64_t n, at::Generator generator,
+                                         const SupportTest& support) {
+  TORCH_CHECK(n >= 1, "posterior: n must be >= 1");
+  TORCH_CHECK(s_->theta_mean.defined(), "posterior: train it first");
+  torch::NoGradGuard g;
+  s_->flow->eval();
+  auto ctx = s_->context_of(x_o);
+  std::vector<torch::Tensor> kept;
+  int64_t have = 0, drawn = 0;
+  while (have < n) {
+    const int64_t m = std::max<int64_t>(1000, 2 * (n - have));
+    auto z = s_->flow->sample(m, ctx.expand({m, s_->x_dim}).contiguous(), generator);
+    auto theta = s_->unz_theta(z);
+    drawn += m;
+    if (support) theta = theta.index({support(theta)});
+    have += theta.size(0);
+    kept.push_back(theta);
+    if (have * 1000 < drawn && drawn >= 100000) {
+      s_->flow->train();
+      throw std::runtime_error("posterior: fewer than 1 in 1000 flow draws lie in the prior's support");
+    }
+  }
+  s_->flow->train();
+  return torch::cat(kept).narrow(0, 0, n);
+}
+
+torch::Tensor PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t n, int64_t proposals,
+                                               at::Generator generator, const SupportTest& support) {
+  TORCH_CHECK(s_->proxy, "posterior: method '", s_->formulation.name, "' trains no proxy");
+  TORCH_CHECK(n >= 1 && proposals >= 1, "posterior: n and proposals must be >= 1");
+  torch::NoGradGuard g;
+  s_->flow->eval();
+  auto ctx = s_->context_of(x_o).expand({proposals, s_->x_dim}).contiguous();
+  auto [z, lq] = s_->flow->sample_and_log_prob(proposals, ctx, generator);
+  auto log_w = (-s_->energy->energy(z, ctx) - lq).to(torch::kDouble);
+  auto theta = s_->unz_theta(z);
+  // Outside the prior's support the posterior is zero: such proposals get no weight.
+  if (support) log_w = torch::where(support(theta), log_w, torch::full_like(log_w, -std::numeric_limits<double>::infinity()));
+  s_->flow->train();
+  TORCH_CHECK(torch::isfinite(log_w).any().item<bool>(), "posterior: no proxy proposal lies in the prior's support");
+  auto w = torch::exp(log_w - log_w.max());
+  auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
+  return theta.index_select(0, idx);
+}
+
+torch::Tensor PosteriorEstimator::log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) {
+  TORCH_CHECK(s_->theta_mean.defined(), "posterior: train it first");
+  torch::NoGradGuard g;
+  s_->flow->eval();
+  auto ctx = s_->context_of(x_o).expand({theta.size(0), s_->x_dim}).contiguous();
+  auto lp = s_->flow->log_prob(s_->z_theta(theta.cpu()), ctx).to(torch::kDouble);
+  s_->flow->train();
+  return lp - s_->theta_std.to(torch::kDouble).log().sum();
+}
+
+}  // namespace jeffreys::sbi
