@@ -211,7 +211,8 @@ StudyConfig load_study(const std::string& path, const std::vector<std::string>& 
   }
   StudyConfig s;
   s.file = path;
-  only(path, root, "", {"base", "set", "figure_n_train", "lr_panel_n_train", "lr_panel_arms", "density_arms", "arm", "grid"});
+  only(path, root, "", {"base", "set", "figure_n_train", "lr_panel_n_train", "lr_panel_arms", "density_arms", "curve_arms", "arm",
+                     "grid"});
   const auto* base = root.get("base");
   if (base == nullptr || !base->is_string()) fail(path, base, "base", "must name the run configuration every run starts from");
   s.base = (fs::path(path).parent_path() / *base->value<std::string>()).string();
@@ -222,6 +223,7 @@ StudyConfig load_study(const std::string& path, const std::vector<std::string>& 
   if (const auto* n = root.get("lr_panel_n_train")) s.lr_panel_n_train = n->value<int64_t>().value_or(s.lr_panel_n_train);
   s.lr_panel_arms = read_list<std::string>(path, root, "lr_panel_arms", "");
   s.density_arms = read_list<std::string>(path, root, "density_arms", "");
+  s.curve_arms = read_list<std::string>(path, root, "curve_arms", "");
 
   const auto* arms = root.get("arm");
   if (arms == nullptr || !arms->is_array_of_tables()) fail(path, arms, "arm", "needs one or more [[arm]] tables");
@@ -264,7 +266,7 @@ StudyConfig load_study(const std::string& path, const std::vector<std::string>& 
       if (!(lr > 0)) fail(path, t.get("lr"), where + "lr", "learning rates must be > 0");
     s.grids.push_back(g);
   }
-  for (const auto* list : {&s.lr_panel_arms, &s.density_arms})
+  for (const auto* list : {&s.lr_panel_arms, &s.density_arms, &s.curve_arms})
     for (const auto& a : *list) arm_named(s, a);
   plan_study(s);  // every run's configuration is checked before anything runs
   return s;
@@ -508,19 +510,22 @@ std::vector<std::string> report_study(const StudyConfig& study, const std::strin
 
   // nll_curves.png: the paper's panel a, per data set, at figure_n_train and each arm's own rate.
   {
+    std::vector<std::string> curve_arms = study.curve_arms;
+    if (curve_arms.empty())
+      for (const auto& a : study.arms) curve_arms.push_back(a.name);
     std::vector<plot::Image> charts;
     for (const auto& d : datasets) {
       std::vector<plot::Series> series;
-      for (const auto& a : study.arms) {
-        auto it = groups.find(Key{a.name, d, study.figure_n_train, default_lr[a.name]});
+      for (const auto& a : curve_arms) {
+        auto it = groups.find(Key{a, d, study.figure_n_train, default_lr[a]});
         if (it == groups.end()) continue;
-        auto s = mean_curve(it->second, out, "nll_flow", a.name);
+        auto s = mean_curve(it->second, out, "nll_flow", a);
         if (!s.x.empty()) series.push_back(s);
       }
-      for (const auto& a : study.arms) {
-        auto it = groups.find(Key{a.name, d, study.figure_n_train, default_lr[a.name]});
+      for (const auto& a : curve_arms) {
+        auto it = groups.find(Key{a, d, study.figure_n_train, default_lr[a]});
         if (it == groups.end()) continue;
-        auto s = mean_curve(it->second, out, "nll_proxy", a.name + " (energy)");
+        auto s = mean_curve(it->second, out, "nll_proxy", a + " (energy)");
         if (!s.x.empty()) series.push_back(s);
       }
       if (!series.empty())

@@ -32,13 +32,15 @@ struct StudyConfig {
   std::vector<std::string> set;  ///< overrides for every run, after the base and before the arm's
   std::vector<StudyArm> arms;
   std::vector<StudyGrid> grids;
-  /// Figures: the NLL curves and density grid use this training-set size, the learning-rate
+  /// Figures: the NLL curves (of `curve_arms`) and density grid use this training-set size, the learning-rate
   /// panel compares `lr_panel_arms` at `lr_panel_n_train`; the density grid shows the flow of
   /// `density_arms` (the last one's energy model too).
   int64_t figure_n_train = 200;
   int64_t lr_panel_n_train = 500;
   std::vector<std::string> lr_panel_arms;
   std::vector<std::string> density_arms;
+  /// Arms drawn in the NLL curves (empty: all).
+  std::vector<std::string> curve_arms;
 };
 
 /// Reads a study file; `overrides` ("key=value") go to every run, after the study's own `set`.
