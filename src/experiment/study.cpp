@@ -1,15 +1,10 @@
 #include "jeffreys/experiment/study.h"
 
-#include <fcntl.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <toml++/toml.h>
 #include <torch/torch.h>
 
 #include <algorithm>
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <optional>
 #include <cmath>
 #include <filesystem>
@@ -21,11 +16,10 @@
 #include <sstream>
 
 #include "jeffreys/core/atomic_file.h"
+#include "jeffreys/core/process_pool.h"
 #include "jeffreys/experiment/run.h"
 #include "jeffreys/plot/charts.h"
 #include "jeffreys/plot/png.h"
-
-extern char** environ;
 
 namespace fs = std::filesystem;
 
@@ -337,40 +331,15 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
-  std::map<pid_t, std::pair<const StudyRun*, std::chrono::steady_clock::time_point>> running;
-  size_t next = 0;
+  std::vector<ProcessJob> jobs;
+  for (const auto* r : todo)
+    jobs.push_back({{options.executable, "train", "--config", out + "/configs/" + r->name + ".toml", "--out",
+                     out + "/runs/" + r->name, "--resume"},
+                    out + "/logs/" + r->name + ".log"});
   double busy_seconds = 0;
   int64_t done = 0;
-  auto launch = [&](const StudyRun* r) {
-    const std::string cfg = out + "/configs/" + r->name + ".toml", dir = out + "/runs/" + r->name,
-                      log = out + "/logs/" + r->name + ".log";
-    std::vector<std::string> args = {options.executable, "train", "--config", cfg, "--out", dir, "--resume"};
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error("study: cannot start '" + options.executable + "': " + std::strerror(rc));
-    running[pid] = {r, std::chrono::steady_clock::now()};
-  };
-  while (next < todo.size() || !running.empty()) {
-    while (next < todo.size() && static_cast<int>(running.size()) < std::max(1, options.jobs)) launch(todo[next++]);
-    int status = 0;
-    const pid_t pid = waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw std::runtime_error(std::string("study: waitpid failed: ") + std::strerror(errno));
-    }
-    auto it = running.find(pid);
-    if (it == running.end()) continue;
-    const StudyRun* r = it->second.first;
-    const double took = since(it->second.second);
-    running.erase(it);
+  run_processes(jobs, options.jobs, [&](size_t i, int exit_code, double took) {
+    const StudyRun* r = todo[i];
     busy_seconds += took;
     ++done;
     auto res = read_result(*r, out + "/runs/" + r->name);
@@ -383,7 +352,7 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
       what = "diverged at step " + fmt(res->steps_done, 10);
     } else {
       ++outcome.failed;
-      what = "FAILED (exit " + std::to_string(WIFEXITED(status) ? WEXITSTATUS(status) : -1) + "), see logs/" + r->name + ".log";
+      what = "FAILED (exit " + std::to_string(exit_code) + "), see logs/" + r->name + ".log";
     }
     if (options.progress) {
       const double per_run = busy_seconds / static_cast<double>(done);
@@ -392,7 +361,7 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
                         << std::setprecision(0) << took << " s; about " << left / 60 << " min left)\n"
                         << std::defaultfloat << std::flush;
     }
-  }
+  });
   outcome.seconds = since(t0);
   report_study(study, out);
   return outcome;
