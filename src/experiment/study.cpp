@@ -167,6 +167,8 @@ MeanStd mean_std(const std::vector<double>& v) {
 
 std::string cell(const MeanStd& m, int precision = 3) {
   if (m.n == 0) return "–";
+  // An infinite divergence (a flow has mass where the truth has none, e.g. checkerboard's reverse KL).
+  if (std::isinf(m.mean) || std::isnan(m.mean)) return m.mean > 0 ? "∞" : "n/a";
   std::ostringstream o;
   o << std::fixed << std::setprecision(precision) << m.mean << " ± " << m.std;
   return o.str();
