@@ -9,6 +9,8 @@
 
 #include "jeffreys/experiment/config.h"
 #include "jeffreys/experiment/run.h"
+#include "jeffreys/experiment/sbi_benchmark.h"
+#include "jeffreys/experiment/sbi_run.h"
 #include "jeffreys/experiment/study.h"
 #include "jeffreys/train/errors.h"
 
@@ -95,6 +97,34 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   study->add_flag("--report-only", report_only, "only rewrite results and figures from the runs present");
   study->add_option("--executable", executable, "jeffreys executable that trains each run (default: this one)");
 
+  auto* bench = app.add_subcommand("sbi-benchmark", "run `jeffreys sbi` over tasks x budgets x methods x seeds and report");
+  bench->add_option("--config", config_path, "benchmark file (see experiments/sbibm/)")->required();
+  bench->add_option("--out", out_dir, "benchmark folder: runs/, results.csv, results.md")->required();
+  bench->add_option("--jobs", jobs, "runs at once (default 2)")->check(CLI::PositiveNumber);
+  bench->add_flag("--report-only", report_only, "only rewrite results.csv and results.md from the runs present");
+  bench->add_option("--executable", executable, "jeffreys executable for each run (default: this one)");
+
+  auto* sbi = app.add_subcommand("sbi", "simulation-based inference on an sbibm task: simulate, train, score by C2ST");
+  experiment::SbiOptions so;
+  std::vector<int> obs_numbers;
+  sbi->add_option("--task", so.task, "two_moons, gaussian_linear, gaussian_linear_uniform, slcp, gaussian_mixture, "
+                                     "bernoulli_glm, sir, lotka_volterra")->required();
+  sbi->add_option("--budget", so.budget, "simulations (default 1000)")->check(CLI::Range(10, 100000000));
+  sbi->add_option("--method", so.posterior.method, "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset");
+  sbi->add_option("--out", out_dir, "run folder to create")->required();
+  sbi->add_option("--observations", so.observations,
+                  "folder with obs_<k>/ like ../shared/sbibm/<task>/ (default: ../shared/sbibm/<task>)");
+  sbi->add_option("--observation", obs_numbers, "observation numbers to score (default: all found)");
+  sbi->add_option("--seed", so.seed, "simulations, initialisation, batches, samples");
+  sbi->add_option("--max-epochs", so.posterior.max_epochs, "epoch limit (default 5000; early stopping usually ends sooner)")
+      ->check(CLI::PositiveNumber);
+  sbi->add_option("--flow-samples", so.posterior.flow_samples, "K flow samples per context for log Z and R (default 16)")
+      ->check(CLI::PositiveNumber);
+  sbi->add_option("--posterior-samples", so.posterior_samples, "draws per observation and sampler (default 10000)")
+      ->check(CLI::PositiveNumber);
+  sbi->add_option("--c2st-folds", so.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
+      ->check(CLI::Range(2, 20));
+
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
@@ -155,6 +185,39 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
             << "/nll_curves.png, lr_panel.png, densities.png\n";
         if (r.failed > 0) return 1;
       }
+    } else if (*bench) {
+      auto cfg = experiment::load_sbi_benchmark(config_path);
+      if (report_only) {
+        for (const auto& f : experiment::report_sbi_benchmark(cfg, out_dir)) out << "wrote " << out_dir << "/" << f << "\n";
+      } else {
+        experiment::SbiBenchmarkOptions o;
+        o.jobs = jobs;
+        o.executable = executable.empty() ? std::filesystem::read_symlink("/proc/self/exe").string() : executable;
+        o.progress = &err;
+        const auto failed = experiment::run_sbi_benchmark(cfg, out_dir, o);
+        out << "results: " << out_dir << "/results.csv, " << out_dir << "/results.md\n";
+        if (failed > 0) {
+          err << "error: " << failed << " runs failed (see " << out_dir << "/logs/)\n";
+          return 1;
+        }
+      }
+    } else if (*sbi) {
+      so.observation_numbers = obs_numbers;
+      if (so.observations.empty()) so.observations = "../shared/sbibm/" + so.task;
+      so.posterior.seed = so.seed;
+      auto r = experiment::sbi_run(so, out_dir, &err);
+      out << "run folder: " << out_dir << " (" << so.task << ", " << so.budget << " simulations, " << so.posterior.method
+          << "; trained " << r.training.epochs << " epochs in " << std::fixed << std::setprecision(1) << r.train_seconds
+          << " s)\n";
+      std::map<std::string, std::pair<double, int>> mean;
+      for (const auto& sc : r.scores) {
+        out << "observation " << sc.observation << ", " << sc.sampler << ": C2ST " << std::setprecision(3) << sc.c2st << "\n";
+        mean[sc.sampler].first += sc.c2st;
+        mean[sc.sampler].second += 1;
+      }
+      for (const auto& [sampler, m] : mean)
+        out << "mean C2ST (" << sampler << "): " << std::setprecision(3) << m.first / m.second << "\n";
+      out << "results: " << out_dir << "/c2st.csv, " << out_dir << "/summary.json; plots: " << out_dir << "/plots/\n";
     } else if (*plot) {
       experiment::plot_run(run_dir);
       out << "plots written to " << run_dir << "/plots/\n";

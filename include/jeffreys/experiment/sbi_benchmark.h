@@ -1,0 +1,44 @@
+#pragma once
+/// The SBI benchmark: `jeffreys sbi` runs over tasks × budgets × methods × seeds as parallel
+/// processes into one folder, skipping finished runs; then results.csv (one row per run,
+/// observation and sampler) and a markdown table of mean C2ST next to sbibm's published NPE.
+#include <cstdint>
+#include <map>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace jeffreys::experiment {
+
+struct SbiBenchmarkConfig {
+  std::string file;
+  std::vector<std::string> tasks, methods;
+  std::vector<int64_t> budgets;
+  std::vector<uint64_t> seeds;
+  /// Folder holding <task>/obs_<k>/ (resolved against the benchmark file's folder).
+  std::string observations_root;
+  std::vector<int> observations;
+  /// Further `jeffreys sbi` arguments for every run (e.g. "--max-epochs", "2000").
+  std::vector<std::string> args;
+  /// sbibm's published NPE C2ST: task -> budget -> value, shown beside ours.
+  std::map<std::string, std::map<int64_t, double>> reference;
+};
+
+/// Reads a benchmark file; throws ConfigError naming the file, line and key.
+SbiBenchmarkConfig load_sbi_benchmark(const std::string& path);
+
+struct SbiBenchmarkOptions {
+  int jobs = 2;
+  std::string executable;
+  std::ostream* progress = nullptr;
+};
+
+/// Runs every missing run into `out`/runs/<task>__<budget>__<method>__s<seed>/ (a folder without
+/// c2st.csv is an interrupted run: removed and run again), then writes the report. Returns the
+/// number of runs that failed.
+int64_t run_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out, const SbiBenchmarkOptions& options);
+
+/// results.csv and results.md from the finished runs present. Returns the files written.
+std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out);
+
+}  // namespace jeffreys::experiment

@@ -1,0 +1,271 @@
+#include "jeffreys/experiment/sbi_benchmark.h"
+
+#include <toml++/toml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "jeffreys/core/atomic_file.h"
+#include "jeffreys/core/process_pool.h"
+#include "jeffreys/experiment/config.h"
+
+namespace fs = std::filesystem;
+
+namespace jeffreys::experiment {
+namespace {
+
+[[noreturn]] void fail(const std::string& file, const toml::node* node, const std::string& key, const std::string& what) {
+  std::ostringstream s;
+  s << file;
+  if (node != nullptr && node->source().begin.line > 0) s << ":" << node->source().begin.line;
+  s << ": key '" << key << "': " << what;
+  throw ConfigError(s.str());
+}
+
+template <typename T>
+std::vector<T> list(const std::string& file, const toml::table& t, const std::string& key, bool required) {
+  std::vector<T> out;
+  const toml::node* n = t.get(key);
+  if (n == nullptr) {
+    if (required) fail(file, nullptr, key, "missing (a non-empty array)");
+    return out;
+  }
+  if (!n->is_array() || (required && n->as_array()->empty())) fail(file, n, key, "must be a non-empty array");
+  for (const auto& e : *n->as_array()) {
+    if constexpr (std::is_same_v<T, std::string>) {
+      if (!e.is_string()) fail(file, &e, key, "must be an array of strings");
+      out.push_back(*e.value<std::string>());
+    } else {
+      if (!e.is_integer() || *e.value<int64_t>() < 0) fail(file, &e, key, "must be an array of integers >= 0");
+      out.push_back(static_cast<T>(*e.value<int64_t>()));
+    }
+  }
+  return out;
+}
+
+std::string run_name(const std::string& task, int64_t budget, const std::string& method, uint64_t seed) {
+  return task + "__" + std::to_string(budget) + "__" + method + "__s" + std::to_string(seed);
+}
+
+struct Row {
+  std::string task, method, sampler;
+  int64_t budget = 0;
+  uint64_t seed = 0;
+  int observation = 0;
+  double c2st = 0, train_seconds = 0;
+};
+
+std::vector<Row> read_c2st(const std::string& path) {
+  std::vector<Row> rows;
+  std::ifstream in(path);
+  std::string line;
+  if (!std::getline(in, line)) return rows;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    std::stringstream s(line);
+    std::vector<std::string> f;
+    std::string x;
+    while (std::getline(s, x, ',')) f.push_back(x);
+    if (f.size() < 8) continue;
+    Row r;
+    r.task = f[0];
+    r.budget = std::stoll(f[1]);
+    r.method = f[2];
+    r.sampler = f[3];
+    r.seed = std::stoull(f[4]);
+    r.observation = std::stoi(f[5]);
+    r.c2st = std::stod(f[6]);
+    r.train_seconds = std::stod(f[7]);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+}  // namespace
+
+SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
+  if (!fs::exists(path)) throw ConfigError(path + ": file not found");
+  toml::table root;
+  try {
+    root = toml::parse_file(path);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream s;
+    s << path << ":" << e.source().begin.line << ": " << e.description();
+    throw ConfigError(s.str());
+  }
+  SbiBenchmarkConfig c;
+  c.file = path;
+  const std::set<std::string> known = {"tasks", "budgets", "methods", "seeds", "observations_root", "observations",
+                                       "args", "reference"};
+  for (const auto& [k, node] : root)
+    if (!known.count(std::string(k.str()))) fail(path, &node, std::string(k.str()), "unknown key");
+  c.tasks = list<std::string>(path, root, "tasks", true);
+  c.budgets = list<int64_t>(path, root, "budgets", true);
+  c.methods = list<std::string>(path, root, "methods", true);
+  c.seeds = list<uint64_t>(path, root, "seeds", true);
+  c.observations = list<int>(path, root, "observations", false);
+  c.args = list<std::string>(path, root, "args", false);
+  const auto* o = root.get("observations_root");
+  if (o == nullptr || !o->is_string()) fail(path, o, "observations_root", "must name the folder holding <task>/obs_<k>/");
+  c.observations_root = (fs::path(path).parent_path() / *o->value<std::string>()).lexically_normal().string();
+  for (const auto& t : c.tasks)
+    if (!fs::exists(c.observations_root + "/" + t))
+      fail(path, o, "observations_root", "no folder '" + c.observations_root + "/" + t + "' for task '" + t + "'");
+  if (const auto* r = root.get("reference")) {
+    if (!r->is_table()) fail(path, r, "reference", "must be a table: task = { \"1000\" = c2st, ... }");
+    for (const auto& [task, node] : *r->as_table()) {
+      const std::string key = "reference." + std::string(task.str());
+      if (!node.is_table()) fail(path, &node, key, "must be a table of budget = C2ST");
+      for (const auto& [budget, v] : *node.as_table()) {
+        if (!v.is_number()) fail(path, &v, key + "." + std::string(budget.str()), "must be a number");
+        c.reference[std::string(task.str())][std::stoll(std::string(budget.str()))] =
+            v.is_integer() ? static_cast<double>(*v.value<int64_t>()) : *v.value<double>();
+      }
+    }
+  }
+  return c;
+}
+
+int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options) {
+  if (options.executable.empty() || !fs::exists(options.executable))
+    throw std::invalid_argument("sbi benchmark: the jeffreys executable '" + options.executable + "' does not exist");
+  fs::create_directories(out + "/runs");
+  fs::create_directories(out + "/logs");
+  std::vector<ProcessJob> jobs;
+  std::vector<std::string> names;
+  int64_t planned = 0, skipped = 0;
+  // Seed-major, then small budgets first: a benchmark stopped early has every method for its first seeds.
+  for (uint64_t seed : c.seeds)
+    for (int64_t budget : c.budgets)
+      for (const auto& task : c.tasks)
+        for (const auto& method : c.methods) {
+          ++planned;
+          const auto name = run_name(task, budget, method, seed);
+          const auto dir = out + "/runs/" + name;
+          if (fs::exists(dir + "/c2st.csv")) {
+            ++skipped;
+            continue;
+          }
+          fs::remove_all(dir);  // an interrupted run starts again
+          std::vector<std::string> args = {options.executable, "sbi", "--task", task, "--budget", std::to_string(budget),
+                                           "--method", method, "--seed", std::to_string(seed), "--observations",
+                                           c.observations_root + "/" + task, "--out", dir};
+          for (int k : c.observations) {
+            args.push_back("--observation");
+            args.push_back(std::to_string(k));
+          }
+          args.insert(args.end(), c.args.begin(), c.args.end());
+          jobs.push_back({args, out + "/logs/" + name + ".log"});
+          names.push_back(name);
+        }
+  if (options.progress)
+    *options.progress << "sbi benchmark: " << planned << " runs planned, " << skipped << " already finished, "
+                      << jobs.size() << " to run with " << options.jobs << " at a time\n"
+                      << std::flush;
+  int64_t failed = 0, done = 0;
+  run_processes(jobs, options.jobs, [&](size_t i, int code, double secs) {
+    ++done;
+    const bool ok = code == 0 && fs::exists(out + "/runs/" + names[i] + "/c2st.csv");
+    if (!ok) ++failed;
+    if (options.progress)
+      *options.progress << "[" << done << "/" << jobs.size() << "] " << names[i] << ": "
+                        << (ok ? "done" : "FAILED (exit " + std::to_string(code) + "), see logs/" + names[i] + ".log")
+                        << " (" << std::fixed << std::setprecision(0) << secs << " s)\n"
+                        << std::defaultfloat << std::flush;
+  });
+  report_sbi_benchmark(c, out);
+  return failed;
+}
+
+std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out) {
+  fs::create_directories(out);
+  std::vector<Row> rows;
+  for (uint64_t seed : c.seeds)
+    for (int64_t budget : c.budgets)
+      for (const auto& task : c.tasks)
+        for (const auto& method : c.methods) {
+          auto r = read_c2st(out + "/runs/" + run_name(task, budget, method, seed) + "/c2st.csv");
+          rows.insert(rows.end(), r.begin(), r.end());
+        }
+  std::ostringstream csv;
+  csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n" << std::setprecision(6);
+  for (const auto& r : rows)
+    csv << r.task << "," << r.budget << "," << r.method << "," << r.sampler << "," << r.seed << "," << r.observation << ","
+        << r.c2st << "," << r.train_seconds << "\n";
+  write_file_atomically(out + "/results.csv", csv.str());
+
+  // Per (task, budget, method, sampler): each seed's mean over observations, then mean ± std over seeds.
+  using Key = std::tuple<std::string, int64_t, std::string, std::string>;
+  std::map<Key, std::map<uint64_t, std::vector<double>>> by;
+  std::map<Key, std::vector<double>> secs;
+  std::set<std::string> samplers;
+  for (const auto& r : rows) {
+    by[{r.task, r.budget, r.method, r.sampler}][r.seed].push_back(r.c2st);
+    samplers.insert(r.sampler);
+  }
+  auto cell = [&](const Key& k) -> std::string {
+    auto it = by.find(k);
+    if (it == by.end()) return "–";
+    std::vector<double> m;
+    for (const auto& [seed, v] : it->second) {
+      double s = 0;
+      for (double x : v) s += x;
+      m.push_back(s / static_cast<double>(v.size()));
+    }
+    double mean = 0;
+    for (double x : m) mean += x;
+    mean /= static_cast<double>(m.size());
+    double var = 0;
+    for (double x : m) var += (x - mean) * (x - mean);
+    const double sd = m.size() > 1 ? std::sqrt(var / static_cast<double>(m.size() - 1)) : 0.0;
+    std::ostringstream o;
+    o << std::fixed << std::setprecision(3) << mean << " ± " << sd << " (" << m.size() << ")";
+    return o.str();
+  };
+  std::ostringstream md;
+  md << "# SBI benchmark: mean C2ST (lower is better, 0.5 is perfect)\n\n"
+     << "Per cell: mean over seeds of each seed's mean C2ST over the observations, ± the standard deviation "
+        "over seeds, (number of seeds). `flow`: posterior samples of the flow; `proxy`: of the energy model, by "
+        "sampling-importance-resampling from flow samples. sbibm NPE: the published values. Generated by "
+        "`jeffreys sbi-benchmark` from `"
+     << c.file << "`.\n\n| task | budget | sbibm NPE |";
+  std::vector<std::pair<std::string, std::string>> cols;
+  for (const auto& m : c.methods)
+    for (const auto& s : {"flow", "proxy"})
+      if (samplers.count(s)) {
+        bool any = false;
+        for (const auto& [k, v] : by)
+          if (std::get<2>(k) == m && std::get<3>(k) == s) any = true;
+        if (any) cols.push_back({m, s});
+      }
+  for (const auto& [m, s] : cols) md << " " << m << " (" << s << ") |";
+  md << "\n|---|---|---|";
+  for (size_t i = 0; i < cols.size(); ++i) md << "---|";
+  md << "\n";
+  for (const auto& task : c.tasks)
+    for (int64_t budget : c.budgets) {
+      bool any = false;
+      std::ostringstream line;
+      line << "| " << task << " | " << budget << " | ";
+      auto ref = c.reference.find(task);
+      if (ref != c.reference.end() && ref->second.count(budget))
+        line << std::fixed << std::setprecision(3) << ref->second.at(budget);
+      else
+        line << "–";
+      line << " |";
+      for (const auto& [m, s] : cols) {
+        Key k{task, budget, m, s};
+        any = any || by.count(k);
+        line << " " << cell(k) << " |";
+      }
+      if (any) md << line.str() << "\n";
+    }
+  write_file_atomically(out + "/results.md", md.str());
+  return {"results.csv", "results.md"};
+}
+
+}  // namespace jeffreys::experiment
