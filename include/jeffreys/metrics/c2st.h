@@ -62,7 +62,7 @@ struct C2stResult {
 
 /// C2ST score of samples `x` [m, d] and `y` [n, d] (any float dtype and device; computed on the CPU).
 /// Needs at least `folds` rows in all and finite values; throws c10::Error otherwise. With sbibm's
-/// 10,000 rows a side it takes about 0.5 s (d = 2) to 40 s (d = 10) of one thread: the time grows
+/// 10,000 rows a side it takes about 0.5 s (d = 2) to 37 s (d = 10) on one thread: the time grows
 /// with the epochs, which grow as the samples get harder to tell apart.
 double c2st(const torch::Tensor& x, const torch::Tensor& y, const C2stOptions& options = {});
 

@@ -60,7 +60,7 @@ class Task {
   /// posterior_log_prob work, and otherwise they throw std::logic_error.
   virtual bool has_analytic_posterior() const { return false; }
   /// n exact draws [n, dim θ] from p(θ | x_o) for one observation `x_o` ([dim x] or [1, dim x]);
-  /// truncated posteriors are drawn by rejection.
+  /// truncated ones coordinate by coordinate by the inverse CDF (exact, no rejection loop).
   virtual torch::Tensor sample_posterior(const torch::Tensor& x_o, int64_t n, at::Generator generator) const;
   /// The normalised log p(θ | x_o) of `theta` [n, dim θ], float64 [n]; -inf outside the prior's support.
   virtual torch::Tensor posterior_log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) const;
