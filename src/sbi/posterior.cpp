@@ -39,7 +39,27 @@ struct PosteriorEstimator::State {
 };
 
 namespace {
-std::string preset_of(const std::string& method) { return method == "npe" ? "mle-flow" : method; }
+/// "npe" is "mle-flow"; "<preset>-F<w>" is the preset with the forward term's weight set to w
+/// (e.g. "jeffreys-F10"), the knob METHOD.md section 7 found to matter most.
+constrained::Formulation formulation_of(const std::string& method) {
+  const auto dash = method.rfind("-F");
+  if (dash != std::string::npos && dash + 2 < method.size()) {
+    const std::string w = method.substr(dash + 2);
+    char* end = nullptr;
+    const double weight = std::strtod(w.c_str(), &end);
+    if (end != nullptr && *end == '\0' && weight > 0) {
+      auto f = constrained::formulation_by_name(method.substr(0, dash) == "npe" ? "mle-flow" : method.substr(0, dash));
+      bool found = false;
+      for (auto& t : f.objective)
+        if (t.term == "F") t.weight = weight, found = true;
+      if (!found) f.objective.push_back({"F", weight});
+      f.name = method;
+      return f;
+    }
+  }
+  auto f = constrained::formulation_by_name(method == "npe" ? "mle-flow" : method);
+  return f;
+}
 
 std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& ps) {
   std::vector<torch::Tensor> out;
@@ -61,8 +81,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
               "posterior: batch_size, patience and max_epochs must be >= 1");
   s_->theta_dim = theta_dim;
   s_->x_dim = x_dim;
-  s_->formulation = options_.custom_formulation ? options_.formulation
-                                                : constrained::formulation_by_name(preset_of(options_.method));
+  s_->formulation = options_.custom_formulation ? options_.formulation : formulation_of(options_.method);
   s_->formulation.validate({"F", "P", "R"});
   s_->proxy = s_->formulation.uses("P") || s_->formulation.uses("R");
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.

@@ -74,7 +74,8 @@ TEST(Posterior, ShortNpeRunOnTwoMoonsPassesC2stThreshold) {
   auto s = est.sample(obs.observation, 10000, gen, support);
   const double c = jeffreys::metrics::c2st(s, obs.reference_posterior_samples);
   std::cout << "two_moons obs 1, 1000 simulations, 400 epochs: C2ST " << c << "\n";
-  EXPECT_LT(c, 0.99);
+  // sbibm's NPE averages 0.725 at 1000 simulations (10 observations); this run measured 0.627.
+  EXPECT_LT(c, 0.75);
   EXPECT_GT(c, 0.45);
 }
 

@@ -17,7 +17,8 @@
 namespace jeffreys::sbi {
 
 struct PosteriorOptions {
-  /// A preset of constrained::formulation_by_name ("npe" is "mle-flow"), or a custom formulation.
+  /// A preset of constrained::formulation_by_name ("npe" is "mle-flow"; "<preset>-F<w>" sets the
+  /// forward weight, e.g. "jeffreys-F10"), or a custom formulation.
   std::string method = "npe";
   bool custom_formulation = false;
   constrained::Formulation formulation;

@@ -1,0 +1,94 @@
+// `jeffreys sbi` end to end (in-process): a tiny joint-method run writes every file of its folder
+// with one C2ST row per observation and sampler; bad input leaves no folder behind.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "commands.h"
+
+namespace {
+namespace fs = std::filesystem;
+
+int cli(const std::vector<std::string>& args, std::string* err = nullptr) {
+  std::ostringstream o, e;
+  const int code = jeffreys::cli::run(args, o, e);
+  if (err) *err = e.str();
+  return code;
+}
+
+TEST(SbiCommand, TinyJointRunWritesEveryFile) {
+  const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10", "--max-epochs",
+                 "5", "--posterior-samples", "500", "--c2st-folds", "2", "--observation", "1", "--observation", "2",
+                 "--observations", std::string(JEFFREYS_SBIBM_DIR) + "/gaussian_mixture", "--out", dir.string()}),
+            0);
+  for (const char* f : {"config.json", "training.csv", "summary.json", "c2st.csv", "plots/pairs_obs_1.png",
+                        "plots/pairs_obs_2.png"})
+    EXPECT_TRUE(fs::exists(dir / f)) << f;
+  std::ifstream in(dir / "c2st.csv");
+  std::string line;
+  std::getline(in, line);
+  EXPECT_EQ(line, "task,budget,method,sampler,seed,observation,c2st,train_seconds");
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    EXPECT_EQ(line.rfind("gaussian_mixture,200,jeffreys-F10,", 0), 0u) << line;
+  }
+  EXPECT_EQ(rows, 4);  // 2 observations x (flow, proxy)
+  fs::remove_all(dir);
+}
+
+TEST(SbiCommand, BadInputLeavesNoFolder) {
+  const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_bad_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  std::string err;
+  EXPECT_NE(cli({"sbi", "--task", "three_moons", "--out", dir.string()}, &err), 0);
+  EXPECT_NE(err.find("three_moons"), std::string::npos) << err;
+  EXPECT_NE(cli({"sbi", "--task", "two_moons", "--observations", "/nonexistent/sbibm", "--out", dir.string()}, &err), 0);
+  EXPECT_NE(err.find("/nonexistent/sbibm"), std::string::npos) << err;
+  EXPECT_NE(cli({"sbi", "--task", "two_moons", "--method", "gan", "--observations",
+                 std::string(JEFFREYS_SBIBM_DIR) + "/two_moons", "--out", dir.string()}, &err), 0);
+  EXPECT_NE(err.find("gan"), std::string::npos) << err;
+  EXPECT_FALSE(fs::exists(dir));
+}
+
+}  // namespace
+
+#include "jeffreys/experiment/config.h"
+#include "jeffreys/experiment/sbi_benchmark.h"
+
+namespace {
+
+TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
+  namespace ex = jeffreys::experiment;
+  const std::string dir = std::string(JEFFREYS_SOURCE_DIR) + "/experiments/sbibm/";
+  auto full = ex::load_sbi_benchmark(dir + "benchmark.toml");
+  EXPECT_EQ(full.tasks.size(), 8u);
+  EXPECT_EQ(full.budgets, (std::vector<int64_t>{100, 300, 1000, 10000}));
+  EXPECT_DOUBLE_EQ(full.reference.at("slcp").at(10000), 0.901);
+  EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
+  EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
+
+  const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    std::ofstream(tmp) << text;
+    try {
+      ex::load_sbi_benchmark(tmp.string());
+      ADD_FAILURE() << "no error for " << text;
+    } catch (const ex::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+    }
+  };
+  const std::string root = "observations_root = \"" + std::string(JEFFREYS_SBIBM_DIR) + "\"\n";
+  expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\nbudget = 3\n",
+               ":6: key 'budget'");
+  expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [\"many\"]\nmethods = [\"npe\"]\nseeds = [0]\n", ":3: key 'budgets'");
+  expect_error(root + "tasks = [\"three_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\n", "three_moons");
+  fs::remove(tmp);
+}
+
+}  // namespace
