@@ -46,7 +46,7 @@ plot::Image pair_plot(const std::vector<std::pair<std::string, torch::Tensor>>& 
       auto pts = torch::stack({x.narrow(0, 0, std::min<int64_t>(x.size(0), shown)).select(1, 0),
                                torch::zeros({std::min<int64_t>(x.size(0), shown)}, torch::kDouble)}, 1);
       const double lo = q(0, 0.005), hi = q(0, 0.995), pad = 0.1 * (hi - lo) + 1e-9;
-      panels.push_back(plot::scatter(pts, {lo - pad, hi + pad, -1, 1}, name + ": θ1", opts));
+      panels.push_back(plot::scatter(pts, {lo - pad, hi + pad, -1, 1}, name + ": theta1", opts));
     }
     return plot::tile(panels, columns);
   }
@@ -58,7 +58,7 @@ plot::Image pair_plot(const std::vector<std::pair<std::string, torch::Tensor>>& 
       for (const auto& [name, x] : sets) {
         auto pts = torch::stack({x.select(1, a), x.select(1, b)}, 1).narrow(0, 0, std::min<int64_t>(x.size(0), shown));
         panels.push_back(plot::scatter(pts, extent,
-                                       name + ": θ" + std::to_string(a + 1) + " vs θ" + std::to_string(b + 1), opts));
+                                       name + ": theta" + std::to_string(a + 1) + " vs theta" + std::to_string(b + 1), opts));
       }
     }
   return plot::tile(panels, columns);
