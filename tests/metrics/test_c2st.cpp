@@ -60,6 +60,7 @@ TEST(C2st, ShiftedGaussianScoresNearTheBayesAccuracyAndIgnoresUnits) {
 // reference samples for observation 1 score about 0.5; shifting the draws by 0.3 (three standard
 // deviations of the narrow component) is detected.
 TEST(C2st, ExactPosteriorAgainstSbibmReference) {
+  SKIP_WITHOUT_SBIBM();
   auto task = jeffreys::simulators::make_task("gaussian_mixture");
   const auto o = sbibm_files::read("gaussian_mixture", 1);
   const auto ref = o.reference_posterior_samples.narrow(0, 0, 2000);

@@ -1,6 +1,8 @@
 // Posterior estimation on sbibm tasks: z-scoring and the support rejection are exact, and a short
 // conditional training run on two_moons reaches a stated C2ST against sbibm's reference posterior.
 #include <gtest/gtest.h>
+
+#include "simulators/sbibm_files.h"
 #include <torch/torch.h>
 
 #include "jeffreys/metrics/c2st.h"
@@ -12,7 +14,7 @@ namespace {
 namespace sbi = jeffreys::sbi;
 namespace sim = jeffreys::simulators;
 
-const std::string kSbibm = JEFFREYS_SBIBM_DIR;
+
 
 TEST(Posterior, GaussianLinearPosteriorIsLearnedAndLogProbIsInOriginalCoordinates) {
   // gaussian_linear has the exact posterior N(x/2, 0.05 I): compare means, and check that log_prob
@@ -61,8 +63,9 @@ TEST(Posterior, SamplesOutsideThePriorAreRejected) {
 }
 
 TEST(Posterior, ShortNpeRunOnTwoMoonsPassesC2stThreshold) {
+  SKIP_WITHOUT_SBIBM();
   auto task = sim::make_task("two_moons");
-  auto obs = sim::read_observation(sim::observation_folder(kSbibm + "/two_moons", 1), *task);
+  auto obs = sim::read_observation(sim::observation_folder(sbibm_files::root() + "/two_moons", 1), *task);
   auto gen = at::detail::createCPUGenerator(0);
   auto theta = task->sample_prior(1000, gen);
   auto x = task->simulate(theta, gen);

@@ -1,6 +1,8 @@
 // `jeffreys sbi` end to end (in-process): a tiny joint-method run writes every file of its folder
 // with one C2ST row per observation and sampler; bad input leaves no folder behind.
 #include <gtest/gtest.h>
+
+#include "simulators/sbibm_files.h"
 #include <unistd.h>
 
 #include <filesystem>
@@ -20,11 +22,12 @@ int cli(const std::vector<std::string>& args, std::string* err = nullptr) {
 }
 
 TEST(SbiCommand, TinyJointRunWritesEveryFile) {
+  SKIP_WITHOUT_SBIBM();
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10", "--max-epochs",
                  "5", "--posterior-samples", "500", "--c2st-folds", "2", "--observation", "1", "--observation", "2",
-                 "--observations", std::string(JEFFREYS_SBIBM_DIR) + "/gaussian_mixture", "--out", dir.string()}),
+                 "--observations", sbibm_files::root() + "/gaussian_mixture", "--out", dir.string()}),
             0);
   for (const char* f : {"config.json", "training.csv", "summary.json", "c2st.csv", "plots/pairs_obs_1.png",
                         "plots/pairs_obs_2.png"})
@@ -43,6 +46,7 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
 }
 
 TEST(SbiCommand, BadInputLeavesNoFolder) {
+  SKIP_WITHOUT_SBIBM();
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_bad_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   std::string err;
@@ -51,7 +55,7 @@ TEST(SbiCommand, BadInputLeavesNoFolder) {
   EXPECT_NE(cli({"sbi", "--task", "two_moons", "--observations", "/nonexistent/sbibm", "--out", dir.string()}, &err), 0);
   EXPECT_NE(err.find("/nonexistent/sbibm"), std::string::npos) << err;
   EXPECT_NE(cli({"sbi", "--task", "two_moons", "--method", "gan", "--observations",
-                 std::string(JEFFREYS_SBIBM_DIR) + "/two_moons", "--out", dir.string()}, &err), 0);
+                 sbibm_files::root() + "/two_moons", "--out", dir.string()}, &err), 0);
   EXPECT_NE(err.find("gan"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir));
 }
@@ -64,8 +68,10 @@ TEST(SbiCommand, BadInputLeavesNoFolder) {
 namespace {
 
 TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
+  SKIP_WITHOUT_SBIBM();
   namespace ex = jeffreys::experiment;
   const std::string dir = std::string(JEFFREYS_SOURCE_DIR) + "/experiments/sbibm/";
+  ::setenv("JEFFREYS_SBIBM_DIR", sbibm_files::root().c_str(), 1);
   auto full = ex::load_sbi_benchmark(dir + "benchmark.toml");
   EXPECT_EQ(full.tasks.size(), 8u);
   EXPECT_EQ(full.budgets, (std::vector<int64_t>{100, 300, 1000, 10000}));
@@ -73,6 +79,7 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
 
+  ::unsetenv("JEFFREYS_SBIBM_DIR");
   const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");
   auto expect_error = [&](const std::string& text, const std::string& needle) {
     std::ofstream(tmp) << text;
@@ -83,12 +90,13 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
       EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
     }
   };
-  const std::string root = "observations_root = \"" + std::string(JEFFREYS_SBIBM_DIR) + "\"\n";
+  const std::string root = "observations_root = \"" + sbibm_files::root() + "\"\n";
   expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\nbudget = 3\n",
                ":6: key 'budget'");
   expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [\"many\"]\nmethods = [\"npe\"]\nseeds = [0]\n", ":3: key 'budgets'");
   expect_error(root + "tasks = [\"three_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\n", "three_moons");
   fs::remove(tmp);
+  ::unsetenv("JEFFREYS_SBIBM_DIR");
 }
 
 }  // namespace

@@ -3,13 +3,22 @@
 // repository; never copied into it), and small readers for them.
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <string>
 
 #include "jeffreys/simulators/observations.h"
 
 namespace sbibm_files {
 
-inline std::string root() { return JEFFREYS_SBIBM_DIR; }
+/// The first folder holding sbibm's task folders: $JEFFREYS_SBIBM_DIR, then ../shared/sbibm beside
+/// the source tree (as configured), then this workplace's /work/shared/sbibm; empty if none has them.
+inline std::string root() {
+  for (const char* c : {static_cast<const char*>(std::getenv("JEFFREYS_SBIBM_DIR")), static_cast<const char*>(JEFFREYS_SBIBM_DIR),
+                        static_cast<const char*>("/work/shared/sbibm")})
+    if (c != nullptr && *c != '\0' && std::filesystem::exists(std::string(c) + "/two_moons/obs_1")) return c;
+  return "";
+}
 
 inline std::string task_folder(const std::string& task) { return root() + "/" + task; }
 
@@ -22,3 +31,8 @@ inline jeffreys::simulators::Observation read(const std::string& task, int k) {
 }
 
 }  // namespace sbibm_files
+
+/// Tests that read sbibm's files are skipped, saying why, where the files are not present.
+#define SKIP_WITHOUT_SBIBM()                                                                               \
+  if (sbibm_files::root().empty())                                                                         \
+  GTEST_SKIP() << "sbibm's files not found (../shared/sbibm beside the repository); set JEFFREYS_SBIBM_DIR"

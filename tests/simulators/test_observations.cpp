@@ -46,6 +46,7 @@ class ObservationCopies : public ::testing::Test {
 }  // namespace
 
 TEST(Observations, ReadSbibmFilesExactly) {
+  SKIP_WITHOUT_SBIBM();
   const auto o = sbibm_files::read("two_moons", 1);
   ASSERT_EQ(o.observation.sizes(), (at::IntArrayRef{1, 2}));
   ASSERT_EQ(o.true_parameters.sizes(), (at::IntArrayRef{1, 2}));
@@ -68,6 +69,7 @@ TEST(Observations, ReadSbibmFilesExactly) {
 }
 
 TEST_F(ObservationCopies, ReadFromAnyFolderAndCheckedAgainstTheTask) {
+  SKIP_WITHOUT_SBIBM();
   const auto o = sim::read_observation(obs_.string(), *sim::make_task("two_moons"));
   EXPECT_EQ(o.folder, obs_.string());
   EXPECT_EQ(o.reference_posterior_samples.size(0), 10000);
@@ -80,6 +82,7 @@ TEST_F(ObservationCopies, ReadFromAnyFolderAndCheckedAgainstTheTask) {
 }
 
 TEST_F(ObservationCopies, BrokenFoldersNameTheFile) {
+  SKIP_WITHOUT_SBIBM();
   expect_error([&] { sim::read_observation((dir_ / "obs_9").string()); }, {"obs_9", "not found"});
   expect_error([&] { sim::observation_numbers((dir_ / "nowhere").string()); }, {"nowhere", "not found"});
   fs::create_directories(dir_ / "empty");

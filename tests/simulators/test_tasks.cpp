@@ -111,6 +111,7 @@ TEST_P(EveryTask, PriorDrawsAndSimulationsAreValidAndDeterministic) {
 // sbibm's files agree with the task: widths, 10,000 reference samples, and every reference sample
 // and true parameter in the prior's support (sbibm rejected the rest).
 TEST_P(EveryTask, ObservationFilesFitTheTask) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task(GetParam());
   for (int k = 1; k <= kObservations; ++k) {
     const auto o = sim::read_observation(sbibm_files::obs_folder(GetParam(), k), *t);
@@ -194,6 +195,7 @@ INSTANTIATE_TEST_SUITE_P(Sbibm, EveryTask, ::testing::ValuesIn(sim::task_names()
 // two_moons: x = p + (-|θ1 + θ2|/√2, (θ2 - θ1)/√2) with p on a half circle of radius r ~ N(0.1, 0.01²)
 // around (0.25, 0) (angle in (-π/2, π/2), so p lies right of 0.25).
 TEST(TwoMoons, ObservationsLieOnTheMoonOfTheirTrueParameters) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task("two_moons");
   auto moon_point = [](const torch::Tensor& x, const torch::Tensor& th) {
     const auto t0 = th.select(1, 0), t1 = th.select(1, 1);
@@ -225,6 +227,7 @@ TEST(TwoMoons, ObservationsLieOnTheMoonOfTheirTrueParameters) {
 // gaussian_linear: x ~ N(θ, 0.1·I); posterior N(x/2, 0.05·I). The reference samples (exact draws in
 // sbibm) have that mean and covariance; sample_posterior and posterior_log_prob agree with it.
 TEST(GaussianLinear, SimulatorAndAnalyticPosteriorMatchTheReference) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task("gaussian_linear");
   const auto var = torch::full({10}, 0.1, torch::kDouble), post_var = torch::full({10}, 0.05, torch::kDouble);
   for (int k = 1; k <= kObservations; ++k) {
@@ -257,6 +260,7 @@ TEST(GaussianLinear, SimulatorAndAnalyticPosteriorMatchTheReference) {
 // 5 SEs of the difference of two sample variances), and its log-density equals the product of the
 // ten truncated normal densities written out here with erfc.
 TEST(GaussianLinearUniform, AnalyticPosteriorMatchesTheReference) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task("gaussian_linear_uniform");
   const double s = std::sqrt(0.1);
   for (int k = 1; k <= kObservations; ++k) {
@@ -291,6 +295,7 @@ TEST(GaussianLinearUniform, AnalyticPosteriorMatchesTheReference) {
 
 // gaussian_mixture: x ~ ½ N(θ, I) + ½ N(θ, 0.01·I), one component for both coordinates.
 TEST(GaussianMixture, SimulatorAndAnalyticPosteriorMatchTheReference) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task("gaussian_mixture");
   // P(‖x - θ‖ < 0.3) = ½ (1 - e^{-0.09/0.02}) + ½ (1 - e^{-0.09/2}): the narrow component is a
   // Rayleigh radius of scale 0.1, the wide one of scale 1.
@@ -330,6 +335,7 @@ TEST(GaussianMixture, SimulatorAndAnalyticPosteriorMatchTheReference) {
 // slcp: four i.i.d. points from N(m, S) with m = (θ1, θ2), standard deviations θ3², θ4², correlation
 // tanh θ5, and 1e-6 added to the variances.
 TEST(Slcp, SimulationsFollowTheStatedGaussianAtTheTrueParameters) {
+  SKIP_WITHOUT_SBIBM();
   auto t = sim::make_task("slcp");
   for (int k = 1; k <= kObservations; ++k) {
     const auto o = sbibm_files::read("slcp", k);
@@ -365,6 +371,7 @@ TEST(Slcp, SimulationsFollowTheStatedGaussianAtTheTrueParameters) {
 // ∇ log p = x_o - Xᵀσ(Xθ) - B⁻¹θ, which checks the prior's precision and the summary against sbibm's
 // own likelihood (with the precision's √(j/9) replaced by j/9 the identity fails by 7-24 SEs).
 TEST(BernoulliGlm, StimulusSimulatorAndPriorMatchSbibm) {
+  SKIP_WITHOUT_SBIBM();
   const auto file = jeffreys::data::read_csv(sbibm_files::task_folder("bernoulli_glm") + "/stimulus_I.csv").to(torch::kDouble).reshape({-1});
   const auto stimulus = sim::bernoulli_glm_stimulus();
   ASSERT_EQ(stimulus.size(0), 100);
@@ -439,6 +446,7 @@ std::vector<std::vector<double>> rk4(F f, std::vector<double> x, double t_end, d
 // standard deviations (plus one count, for the discreteness) of 1000·I/N, as are the means of
 // 20,000 simulations.
 TEST(Sir, OdeSolutionAndObservationsAgree) {
+  SKIP_WITHOUT_SBIBM();
   std::vector<double> days;
   for (int d = 0; d <= 160; ++d) days.push_back(d);
   auto task = sim::make_task("sir");
@@ -486,6 +494,7 @@ TEST(Sir, OdeSolutionAndObservationsAgree) {
 // χ²₂₀'s 0.9999 quantile (52.8), and 20,000 simulations give residual means within 5 SEs and
 // standard deviations within 5 SEs of 0.1.
 TEST(LotkaVolterra, OdeSolutionAndObservationsAgree) {
+  SKIP_WITHOUT_SBIBM();
   std::vector<double> times;
   for (int i = 0; i <= 200; ++i) times.push_back(0.1 * i);
   auto task = sim::make_task("lotka_volterra");

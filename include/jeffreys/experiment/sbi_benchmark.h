@@ -15,7 +15,8 @@ struct SbiBenchmarkConfig {
   std::vector<std::string> tasks, methods;
   std::vector<int64_t> budgets;
   std::vector<uint64_t> seeds;
-  /// Folder holding <task>/obs_<k>/ (resolved against the benchmark file's folder).
+  /// Folder holding <task>/obs_<k>/ (resolved against the benchmark file's folder; the environment
+  /// variable JEFFREYS_SBIBM_DIR, when set, replaces it).
   std::string observations_root;
   std::vector<int> observations;
   /// Further `jeffreys sbi` arguments for every run (e.g. "--max-epochs", "2000").
