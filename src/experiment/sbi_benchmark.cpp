@@ -1,6 +1,5 @@
 #include "jeffreys/experiment/sbi_benchmark.h"
 
-#include <toml++/toml.h>
 
 #include <cmath>
 #include <cstdlib>
@@ -13,39 +12,22 @@
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/process_pool.h"
 #include "jeffreys/experiment/config.h"
+#include "study_files.h"
 
 namespace fs = std::filesystem;
 
 namespace jeffreys::experiment {
 namespace {
 
-[[noreturn]] void fail(const std::string& file, const toml::node* node, const std::string& key, const std::string& what) {
-  std::ostringstream s;
-  s << file;
-  if (node != nullptr && node->source().begin.line > 0) s << ":" << node->source().begin.line;
-  s << ": key '" << key << "': " << what;
-  throw ConfigError(s.str());
-}
+using detail::fail;
 
+/// A required list: present and non-empty.
 template <typename T>
-std::vector<T> list(const std::string& file, const toml::table& t, const std::string& key, bool required) {
-  std::vector<T> out;
-  const toml::node* n = t.get(key);
-  if (n == nullptr) {
-    if (required) fail(file, nullptr, key, "missing (a non-empty array)");
-    return out;
-  }
-  if (!n->is_array() || (required && n->as_array()->empty())) fail(file, n, key, "must be a non-empty array");
-  for (const auto& e : *n->as_array()) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (!e.is_string()) fail(file, &e, key, "must be an array of strings");
-      out.push_back(*e.value<std::string>());
-    } else {
-      if (!e.is_integer() || *e.value<int64_t>() < 0) fail(file, &e, key, "must be an array of integers >= 0");
-      out.push_back(static_cast<T>(*e.value<int64_t>()));
-    }
-  }
-  return out;
+std::vector<T> required_list(const std::string& file, const toml::table& t, const std::string& key) {
+  if (t.get(key) == nullptr) fail(file, nullptr, key, "missing (a non-empty array)");
+  auto v = detail::read_list<T>(file, t, key, "");
+  if (v.empty()) fail(file, t.get(key), key, "must be a non-empty array");
+  return v;
 }
 
 std::string run_name(const std::string& task, int64_t budget, const std::string& method, uint64_t seed) {
@@ -89,27 +71,17 @@ std::vector<Row> read_c2st(const std::string& path) {
 }  // namespace
 
 SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
-  if (!fs::exists(path)) throw ConfigError(path + ": file not found");
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << path << ":" << e.source().begin.line << ": " << e.description();
-    throw ConfigError(s.str());
-  }
+  const toml::table root = detail::parse_file(path);
   SbiBenchmarkConfig c;
   c.file = path;
-  const std::set<std::string> known = {"tasks", "budgets", "methods", "seeds", "observations_root", "observations",
-                                       "args", "reference"};
-  for (const auto& [k, node] : root)
-    if (!known.count(std::string(k.str()))) fail(path, &node, std::string(k.str()), "unknown key");
-  c.tasks = list<std::string>(path, root, "tasks", true);
-  c.budgets = list<int64_t>(path, root, "budgets", true);
-  c.methods = list<std::string>(path, root, "methods", true);
-  c.seeds = list<uint64_t>(path, root, "seeds", true);
-  c.observations = list<int>(path, root, "observations", false);
-  c.args = list<std::string>(path, root, "args", false);
+  detail::only(path, root, "",
+               {"tasks", "budgets", "methods", "seeds", "observations_root", "observations", "args", "reference"});
+  c.tasks = required_list<std::string>(path, root, "tasks");
+  c.budgets = required_list<int64_t>(path, root, "budgets");
+  c.methods = required_list<std::string>(path, root, "methods");
+  c.seeds = required_list<uint64_t>(path, root, "seeds");
+  c.observations = detail::read_list<int>(path, root, "observations", "");
+  c.args = detail::read_list<std::string>(path, root, "args", "");
   const auto* o = root.get("observations_root");
   if (o == nullptr || !o->is_string()) fail(path, o, "observations_root", "must name the folder holding <task>/obs_<k>/");
   c.observations_root = (fs::path(path).parent_path() / *o->value<std::string>()).lexically_normal().string();
@@ -204,7 +176,6 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
   // Per (task, budget, method, sampler): each seed's mean over observations, then mean ± std over seeds.
   using Key = std::tuple<std::string, int64_t, std::string, std::string>;
   std::map<Key, std::map<uint64_t, std::vector<double>>> by;
-  std::map<Key, std::vector<double>> secs;
   std::set<std::string> samplers;
   for (const auto& r : rows) {
     by[{r.task, r.budget, r.method, r.sampler}][r.seed].push_back(r.c2st);
@@ -213,20 +184,11 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
   auto cell = [&](const Key& k) -> std::string {
     auto it = by.find(k);
     if (it == by.end()) return "–";
-    std::vector<double> m;
-    for (const auto& [seed, v] : it->second) {
-      double s = 0;
-      for (double x : v) s += x;
-      m.push_back(s / static_cast<double>(v.size()));
-    }
-    double mean = 0;
-    for (double x : m) mean += x;
-    mean /= static_cast<double>(m.size());
-    double var = 0;
-    for (double x : m) var += (x - mean) * (x - mean);
-    const double sd = m.size() > 1 ? std::sqrt(var / static_cast<double>(m.size() - 1)) : 0.0;
+    std::vector<double> per_seed;
+    for (const auto& [seed, v] : it->second) per_seed.push_back(detail::mean_std(v).mean);
+    const auto m = detail::mean_std(per_seed);
     std::ostringstream o;
-    o << std::fixed << std::setprecision(3) << mean << " ± " << sd << " (" << m.size() << ")";
+    o << std::fixed << std::setprecision(3) << m.mean << " ± " << m.std << " (" << m.n << ")";
     return o.str();
   };
   std::ostringstream md;

@@ -1,6 +1,5 @@
 #include "jeffreys/experiment/study.h"
 
-#include <toml++/toml.h>
 #include <torch/torch.h>
 
 #include <algorithm>
@@ -20,52 +19,20 @@
 #include "jeffreys/experiment/run.h"
 #include "jeffreys/plot/charts.h"
 #include "jeffreys/plot/png.h"
+#include "study_files.h"
 
 namespace fs = std::filesystem;
 
 namespace jeffreys::experiment {
 namespace {
 
+using detail::fail;
+using detail::mean_std;
+using detail::MeanStd;
+using detail::only;
+using detail::read_list;
+
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
-
-[[noreturn]] void fail(const std::string& file, const toml::node* node, const std::string& key, const std::string& what) {
-  std::ostringstream s;
-  s << file;
-  if (node != nullptr && node->source().begin.line > 0) s << ":" << node->source().begin.line;
-  s << ": key '" << key << "': " << what;
-  throw ConfigError(s.str());
-}
-
-/// Reads an array of one type (strings, integers or numbers) at `key` of `t`.
-template <typename T>
-std::vector<T> read_list(const std::string& file, const toml::table& t, const std::string& key, const std::string& where) {
-  std::vector<T> out;
-  const toml::node* n = t.get(key);
-  if (n == nullptr) return out;
-  if (!n->is_array()) fail(file, n, where + key, "must be an array");
-  for (const auto& e : *n->as_array()) {
-    if constexpr (std::is_same_v<T, std::string>) {
-      if (!e.is_string()) fail(file, &e, where + key, "must be an array of strings");
-      out.push_back(*e.value<std::string>());
-    } else if constexpr (std::is_same_v<T, double>) {
-      if (!e.is_number()) fail(file, &e, where + key, "must be an array of numbers");
-      out.push_back(e.is_integer() ? static_cast<double>(*e.value<int64_t>()) : *e.value<double>());
-    } else {
-      if (!e.is_integer() || *e.value<int64_t>() < 0) fail(file, &e, where + key, "must be an array of integers >= 0");
-      out.push_back(static_cast<T>(*e.value<int64_t>()));
-    }
-  }
-  return out;
-}
-
-void only(const std::string& file, const toml::table& t, const std::string& where, const std::set<std::string>& known) {
-  for (const auto& [k, node] : t)
-    if (!known.count(std::string(k.str()))) {
-      std::string list;
-      for (const auto& n : known) list += (list.empty() ? "" : ", ") + n;
-      fail(file, &node, where + std::string(k.str()), "unknown key (known here: " + list + ")");
-    }
-}
 
 std::string lr_label(double lr) {
   char buf[32];
@@ -143,28 +110,6 @@ double get(const std::map<std::string, double>& m, const std::string& k) {
   return it == m.end() ? kNaN : it->second;
 }
 
-struct MeanStd {
-  double mean = kNaN, std = kNaN;
-  int n = 0;
-};
-
-MeanStd mean_std(const std::vector<double>& v) {
-  MeanStd m;
-  double s = 0;
-  for (double x : v)
-    if (!std::isnan(x)) {
-      s += x;
-      ++m.n;
-    }
-  if (m.n == 0) return m;
-  m.mean = s / m.n;
-  double ss = 0;
-  for (double x : v)
-    if (!std::isnan(x)) ss += (x - m.mean) * (x - m.mean);
-  m.std = m.n > 1 ? std::sqrt(ss / (m.n - 1)) : 0.0;
-  return m;
-}
-
 std::string cell(const MeanStd& m, int precision = 3) {
   if (m.n == 0) return "–";
   // An infinite divergence (a flow has mass where the truth has none, e.g. checkerboard's reverse KL).
@@ -196,15 +141,7 @@ plot::Series mean_curve(const std::vector<const RunResult*>& runs, const std::st
 }  // namespace
 
 StudyConfig load_study(const std::string& path, const std::vector<std::string>& overrides) {
-  if (!fs::exists(path)) throw ConfigError(path + ": file not found");
-  toml::table root;
-  try {
-    root = toml::parse_file(path);
-  } catch (const toml::parse_error& e) {
-    std::ostringstream s;
-    s << path << ":" << e.source().begin.line << ": " << e.description();
-    throw ConfigError(s.str());
-  }
+  const toml::table root = detail::parse_file(path);
   StudyConfig s;
   s.file = path;
   only(path, root, "", {"base", "set", "figure_n_train", "lr_panel_n_train", "lr_panel_arms", "density_arms", "curve_arms", "arm",
