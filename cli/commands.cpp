@@ -8,6 +8,7 @@
 #include <fstream>
 
 #include "jeffreys/experiment/config.h"
+#include "jeffreys/experiment/image_study.h"
 #include "jeffreys/experiment/run.h"
 #include "jeffreys/experiment/sbi_benchmark.h"
 #include "jeffreys/experiment/sbi_run.h"
@@ -104,6 +105,21 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   bench->add_flag("--report-only", report_only, "only rewrite results.csv and results.md from the runs present");
   bench->add_option("--executable", executable, "jeffreys executable for each run (default: this one)");
 
+  auto* autoencode = app.add_subcommand("autoencode", "train the convolutional autoencoder of an image study");
+  int64_t latent_dim = 0;
+  autoencode->add_option("--config", config_path, "image study file (see experiments/fashion_mnist/)")->required();
+  autoencode->add_option("--out", out_dir, "folder to create: model, codes, reconstructions, metrics")->required();
+  autoencode->add_option("--latent-dim", latent_dim, "latent size (default: the first of autoencoder.latent_dims)")
+      ->check(CLI::Range(int64_t{2}, int64_t{4096}));
+
+  auto* images = app.add_subcommand("image-study",
+                                    "autoencoder, classifier, then every latent method x seed: FID, precision, recall");
+  images->add_option("--config", config_path, "image study file (see experiments/fashion_mnist/)")->required();
+  images->add_option("--out", out_dir, "study folder: autoencoder_d<k>/, classifier/, runs/, results")->required();
+  images->add_option("--jobs", jobs, "latent runs trained at once (default 2)")->check(CLI::PositiveNumber);
+  images->add_flag("--report-only", report_only, "only rewrite results.csv, results.md and figures");
+  images->add_option("--executable", executable, "jeffreys executable for each latent run (default: this one)");
+
   auto* sbi = app.add_subcommand("sbi", "simulation-based inference on an sbibm task: simulate, train, score by C2ST");
   experiment::SbiOptions so;
   std::vector<int> obs_numbers;
@@ -196,6 +212,29 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
         o.progress = &err;
         const auto failed = experiment::run_sbi_benchmark(cfg, out_dir, o);
         out << "results: " << out_dir << "/results.csv, " << out_dir << "/results.md\n";
+        if (failed > 0) {
+          err << "error: " << failed << " runs failed (see " << out_dir << "/logs/)\n";
+          return 1;
+        }
+      }
+    } else if (*autoencode) {
+      auto cfg = experiment::load_image_study(config_path);
+      auto r = experiment::autoencode_run(cfg, latent_dim > 0 ? latent_dim : cfg.autoencoder.latent_dims.front(), out_dir,
+                                          &err);
+      out << "autoencoder (latent size " << r.latent_dim << "): test MSE per pixel " << std::setprecision(5) << r.test_mse
+          << " in " << std::fixed << std::setprecision(0) << r.seconds << " s\nfolder: " << out_dir
+          << " (model.pt, latents_train.csv, latents_test.csv, reconstructions.png, metrics.csv, summary.json)\n";
+    } else if (*images) {
+      auto cfg = experiment::load_image_study(config_path);
+      if (report_only) {
+        for (const auto& f : experiment::report_image_study(cfg, out_dir)) out << "wrote " << out_dir << "/" << f << "\n";
+      } else {
+        experiment::ImageStudyOptions o;
+        o.jobs = jobs;
+        o.executable = executable.empty() ? std::filesystem::read_symlink("/proc/self/exe").string() : executable;
+        o.progress = &err;
+        const auto failed = experiment::run_image_study(cfg, out_dir, o);
+        out << "results: " << out_dir << "/results.csv, " << out_dir << "/results.md, " << out_dir << "/samples_d<k>.png\n";
         if (failed > 0) {
           err << "error: " << failed << " runs failed (see " << out_dir << "/logs/)\n";
           return 1;

@@ -2,7 +2,7 @@
 # Installs the Debian packages this project needs, only those missing (Debian 12).
 # Usage: scripts/install-deps.sh [--bench]   (--bench adds python3-torch for the PyTorch comparison)
 set -eu
-PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev"
+PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev zlib1g-dev dataset-fashion-mnist"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch"; fi
 MISSING=""
 for p in $PKGS; do

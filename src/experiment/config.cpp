@@ -223,15 +223,17 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   r.require(c.device == "cpu" || c.device.rfind("cuda", 0) == 0, &root, "", "device", "must be cpu or cuda[:N]");
 
   if (const auto* t = r.sub(root, "data", "")) {
-    r.only(*t, "data.", {"name", "csv", "n_train", "validation_fraction"});
+    r.only(*t, "data.", {"name", "csv", "test_csv", "n_train", "validation_fraction"});
     r.read(*t, "data.", "name", c.data.name);
     r.read(*t, "data.", "csv", c.data.csv);
+    r.read(*t, "data.", "test_csv", c.data.test_csv);
     r.read(*t, "data.", "n_train", c.data.n_train);
     r.read(*t, "data.", "validation_fraction", c.data.validation_fraction);
     r.require(c.data.n_train >= 2, t, "data.", "n_train", "must be >= 2");
     r.require(c.data.validation_fraction > 0 && c.data.validation_fraction < 1, t, "data.", "validation_fraction",
               "must be in (0, 1)");
     r.require(c.data.name != "csv" || !c.data.csv.empty(), t, "data.", "csv", "must name a file when data.name = \"csv\"");
+    r.require(c.data.test_csv.empty() || c.data.name == "csv", t, "data.", "test_csv", "needs data.name = \"csv\"");
   }
   if (const auto* t = r.sub(root, "flow", "")) {
     r.only(*t, "flow.", {"family", "layers", "hidden", "depth", "activation", "bins", "bound", "scale_clamp", "actnorm",
@@ -385,7 +387,10 @@ std::string Config::to_toml() const {
   o << "# Resolved configuration: every key with the value this run used.\n";
   o << "seed = " << seed << "\ndevice = " << q(device) << "\nthreads = " << threads << "\n\n";
   o << "[data]\nname = " << q(data.name) << "\ncsv = " << q(data.csv) << "\nn_train = " << data.n_train
-    << "\nvalidation_fraction = " << num(data.validation_fraction) << "\n\n";
+    << "\nvalidation_fraction = " << num(data.validation_fraction) << "\n";
+  // Written only when set, so configurations resolved before the key existed compare equal.
+  if (!data.test_csv.empty()) o << "test_csv = " << q(data.test_csv) << "\n";
+  o << "\n";
   o << "[flow]\nfamily = " << q(flow.family) << "\nlayers = " << flow.layers << "\nhidden = " << flow.hidden
     << "\ndepth = " << flow.depth << "\nactivation = " << q(flow.activation) << "\nbins = " << flow.bins
     << "\nbound = " << num(flow.bound) << "\nscale_clamp = " << num(flow.scale_clamp) << "\nactnorm = " << b(flow.actnorm)

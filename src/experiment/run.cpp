@@ -20,6 +20,7 @@
 #include "jeffreys/data/toy2d.h"
 #include "jeffreys/divergence/importance.h"
 #include "jeffreys/energy/energy.h"
+#include "jeffreys/energy/langevin.h"
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/metrics/grid.h"
 #include "jeffreys/metrics/mmd.h"
@@ -73,9 +74,17 @@ std::unique_ptr<Setup> build(const Config& c) {
   keep_freed_memory();
   if (c.data.name == "csv") {
     auto x = data::read_csv(c.data.csv);
-    auto sp = data::split(x, c.data.validation_fraction, c.seed);
-    s->train_x = sp.train;
-    s->validation = sp.validation;
+    if (!c.data.test_csv.empty()) {
+      s->train_x = x;
+      s->validation = data::read_csv(c.data.test_csv);
+      if (s->validation.size(1) != x.size(1))
+        throw data::DataError(c.data.test_csv + ": " + std::to_string(s->validation.size(1)) + " columns, but " +
+                              c.data.csv + " has " + std::to_string(x.size(1)));
+    } else {
+      auto sp = data::split(x, c.data.validation_fraction, c.seed);
+      s->train_x = sp.train;
+      s->validation = sp.validation;
+    }
   } else {
     s->toy = data::make_toy2d(c.data.name);
     s->train_x = data::fixed_training_set(*s->toy, c.data.n_train, c.seed);
@@ -609,21 +618,32 @@ void plot_run(const std::string& dir) {
   draw_plots(*s, dir, read_metrics(dir + "/metrics.csv"));
 }
 
-void sample_run(const std::string& dir, int64_t n, const std::string& model, const std::string& out_csv, uint64_t seed) {
-  if (n < 1) throw std::invalid_argument("--n must be >= 1");
-  if (model != "main" && model != "proxy") throw std::invalid_argument("--model must be main or proxy, got '" + model + "'");
+torch::Tensor draw_samples(const std::string& dir, int64_t n, const SampleOptions& o) {
+  if (n < 1) throw std::invalid_argument("samples: n must be >= 1");
+  if (o.sampler != "flow" && o.sampler != "proxy" && o.sampler != "langevin")
+    throw std::invalid_argument("sampler must be flow, proxy or langevin, got '" + o.sampler + "'");
   auto s = open_run(dir);
+  if (o.sampler != "flow" && !s->uses_proxy)
+    throw std::invalid_argument("'" + dir + "': method '" + s->config.method.name + "' trains no energy model to sample");
   torch::NoGradGuard g;
   s->flow->eval();
-  auto gen = at::detail::createCPUGenerator(seed);
-  torch::Tensor x;
-  if (model == "main") {
-    x = s->flow->sample(n, {}, gen);
-  } else {
-    if (!s->uses_proxy) throw std::invalid_argument("method '" + s->config.method.name + "' trains no proxy");
-    x = divergence::sample_importance_resampling(*s->flow, *s->energy, n, std::max<int64_t>(10 * n, 100000), gen);
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  if (o.sampler == "proxy")
+    return divergence::sample_importance_resampling(*s->flow, *s->energy, n, std::max<int64_t>(10 * n, 100000), gen);
+  auto x = s->flow->sample(n, {}, gen);
+  if (o.sampler == "langevin") {
+    torch::AutoGradMode enable(true);
+    x = energy::langevin(*s->energy, x, o.langevin_steps, o.langevin_step_size, gen);
   }
-  write_points_csv(x, out_csv);
+  return x;
+}
+
+void sample_run(const std::string& dir, int64_t n, const std::string& model, const std::string& out_csv, uint64_t seed) {
+  if (model != "main" && model != "proxy") throw std::invalid_argument("--model must be main or proxy, got '" + model + "'");
+  SampleOptions o;
+  o.sampler = model == "main" ? "flow" : "proxy";
+  o.seed = seed;
+  write_points_csv(draw_samples(dir, n, o), out_csv);
 }
 
 }  // namespace jeffreys::experiment

@@ -303,4 +303,35 @@ Image tile(const std::vector<Image>& images, int columns) {
   return out;
 }
 
+Image image_grid(const torch::Tensor& images, int columns, double lo, double hi, int scale, const std::string& title) {
+  TORCH_CHECK(images.dim() == 4 && images.size(0) >= 1 && (images.size(1) == 1 || images.size(1) == 3),
+              "image_grid: expected images [N, 1 or 3, H, W], got ", images.sizes());
+  TORCH_CHECK(columns >= 1 && scale >= 1 && hi > lo, "image_grid: columns, scale >= 1 and hi > lo required");
+  // One conversion to bytes up front: the loops below then read a plain array.
+  auto px = ((images.detach().to(torch::kDouble).cpu() - lo) / (hi - lo) * 255.0).round().clamp(0, 255).to(torch::kUInt8);
+  px = px.expand({px.size(0), 3, px.size(2), px.size(3)}).contiguous();
+  const int n = static_cast<int>(px.size(0)), h = static_cast<int>(px.size(2)), w = static_cast<int>(px.size(3));
+  const int cols = std::min(columns, n), rows = (n + columns - 1) / columns;
+  const int cell_w = w * scale + 1, cell_h = h * scale + 1;
+  int top = 0;
+  if (!title.empty()) {
+    Image probe(std::max(1, cols * cell_w + 1), 1);
+    top = draw_title(probe, title);
+  }
+  Image out(cols * cell_w + 1, rows * cell_h + 1 + top);
+  draw_title(out, title);
+  const auto* p = px.data_ptr<uint8_t>();
+  for (int i = 0; i < n; ++i) {
+    const int x0 = (i % columns) * cell_w + 1, y0 = (i / columns) * cell_h + 1 + top;
+    const uint8_t* img = p + static_cast<size_t>(i) * 3 * h * w;
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        const size_t o = static_cast<size_t>(y) * w + x, plane = static_cast<size_t>(h) * w;
+        out.fill_rect(x0 + x * scale, y0 + y * scale, x0 + (x + 1) * scale, y0 + (y + 1) * scale,
+                      {img[o], img[plane + o], img[2 * plane + o]});
+      }
+  }
+  return out;
+}
+
 }  // namespace jeffreys::plot

@@ -134,6 +134,7 @@ const BadCase kBad[] = {
     {"wgan_with_objective", "[method]\nname = \"wgan-gp\"\n[method.objective]\nF = 1.0\n", 2, "method.name"},
     {"wgan_zero_critic_steps", "[wgan]\n\ncritic_steps = 0\n", 3, "wgan.critic_steps"},
     {"csv_without_file", "[data]\nname = \"csv\"\n", 0, "data.csv"},
+    {"test_csv_without_csv", "[data]\nname = \"rings\"\ntest_csv = \"t.csv\"\n", 0, "data.test_csv"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Corpus, MalformedConfig, ::testing::ValuesIn(kBad),

@@ -154,3 +154,32 @@ TEST(PlotCharts, TilePlacesPanelsInRows) {
   EXPECT_THROW(pl::tile({}, 2), c10::Error);
   EXPECT_THROW(pl::tile(panels, 0), c10::Error);
 }
+
+TEST(ImageGrid, PlacesEveryPixelScaledWithGaps) {
+  // Three 2×2 grey images in a 2-wide grid at scale 3: cell 7×7 (6 pixels + 1 gap), one-pixel border.
+  auto imgs = torch::zeros({3, 1, 2, 2}, kD);
+  imgs[0][0][0][0] = 1.0;   // white top-left pixel in image 0
+  imgs[1][0][1][1] = 0.5;   // mid grey bottom-right pixel in image 1
+  imgs[2].fill_(2.0);       // out of range: clamped to white
+  auto g = pl::image_grid(imgs, 2, 0.0, 1.0, 3);
+  EXPECT_EQ(g.width(), 2 * 7 + 1);
+  EXPECT_EQ(g.height(), 2 * 7 + 1);
+  EXPECT_EQ(g.get(0, 0), (pl::Color{255, 255, 255}));        // gap
+  EXPECT_EQ(g.get(1, 1), (pl::Color{255, 255, 255}));        // image 0, pixel (0,0)
+  EXPECT_EQ(g.get(3, 3), (pl::Color{255, 255, 255}));
+  EXPECT_EQ(g.get(4, 1), (pl::Color{0, 0, 0}));              // image 0, pixel (1,0)
+  EXPECT_EQ(g.get(8 + 3, 1 + 3), (pl::Color{128, 128, 128}));  // image 1, pixel (1,1)
+  EXPECT_EQ(g.get(8, 1), (pl::Color{0, 0, 0}));
+  EXPECT_EQ(g.get(1, 8), (pl::Color{255, 255, 255}));        // image 2, clamped
+  EXPECT_EQ(g.get(8, 8), (pl::Color{255, 255, 255}));        // no fourth image: background
+  // [-1, 1] images and RGB: -1 is black, 1 is full red.
+  auto rgb = torch::full({1, 3, 1, 1}, -1.0, kD);
+  rgb[0][0][0][0] = 1.0;
+  auto r = pl::image_grid(rgb, 8, -1.0, 1.0, 1);
+  EXPECT_EQ(r.get(1, 1), (pl::Color{255, 0, 0}));
+  // A title adds a band on top without moving the cells' layout.
+  auto t = pl::image_grid(imgs, 2, 0.0, 1.0, 3, "samples");
+  EXPECT_GT(t.height(), g.height());
+  EXPECT_EQ(t.get(4, t.height() - g.height() + 1), (pl::Color{0, 0, 0}));
+  EXPECT_THROW(pl::image_grid(torch::zeros({2, 2, 4, 4}), 2), c10::Error);
+}

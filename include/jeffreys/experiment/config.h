@@ -14,6 +14,8 @@ struct DataConfig {
   /// A built-in 2D data set (see data/toy2d.h), or "csv" to read `csv`.
   std::string name = "8-gaussians";
   std::string csv;
+  /// CSV only: a separate evaluation set; then all of `csv` trains and validation_fraction is unused.
+  std::string test_csv;
   /// Size of the fixed training set drawn from a built-in data set (the small-data setting).
   int64_t n_train = 500;
   /// CSV only: held out for evaluation.

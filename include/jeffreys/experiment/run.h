@@ -64,6 +64,19 @@ void plot_run(const std::string& dir);
 void sample_run(const std::string& dir, int64_t n, const std::string& model, const std::string& out_csv,
                 uint64_t seed = 0);
 
+/// How draw_samples draws: the flow ("flow"), the proxy by sampling-importance-resampling from flow
+/// samples ("proxy"), or flow samples moved by `langevin_steps` steps of Langevin dynamics on the
+/// energy ("langevin").
+struct SampleOptions {
+  std::string sampler = "flow";
+  uint64_t seed = 0;
+  int64_t langevin_steps = 20;
+  double langevin_step_size = 1e-3;
+};
+
+/// `n` samples [n, d] of a trained run (its latest checkpoint), as sample_run writes them.
+torch::Tensor draw_samples(const std::string& dir, int64_t n, const SampleOptions& options);
+
 /// The files a finished run folder holds (relative paths), for `demo` and tests.
 std::vector<std::string> run_folder_files();
 

@@ -75,4 +75,9 @@ Image line_chart(const std::vector<Series>& series, const std::string& title, co
 /// top-left corners on a white background.
 Image tile(const std::vector<Image>& images, int columns);
 
+/// Images [N, C, H, W] (C = 1 grey or 3 RGB, values in [lo, hi], clamped) as a grid `columns` wide,
+/// each pixel drawn `scale` × `scale`, one-pixel white gaps, an optional title above: sample grids.
+Image image_grid(const torch::Tensor& images, int columns, double lo = 0.0, double hi = 1.0, int scale = 2,
+                 const std::string& title = "");
+
 }  // namespace jeffreys::plot

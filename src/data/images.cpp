@@ -1,0 +1,288 @@
+#include "jeffreys/data/images.h"
+
+#include <torch/torch.h>
+#include <zlib.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <limits>
+#include <stdexcept>
+#include <vector>
+
+// The library's only stb_image implementation, static (as stb_image_write in plot/png.cpp) so that a
+// program that also compiles stb_image gets no duplicate symbols. PNG only: a JPEG or BMP renamed to
+// .png is reported rather than silently decoded.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_STATIC
+#define STBI_ONLY_PNG
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#include <stb/stb_image.h>
+#pragma GCC diagnostic pop
+
+namespace jeffreys::data {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr uint32_t kIdxImages = 0x00000803;
+constexpr uint32_t kIdxLabels = 0x00000801;
+// No real data set comes near this; a corrupt header that claims more is reported, not allocated.
+constexpr uint64_t kMaxIdxBytes = uint64_t{1} << 36;
+
+[[noreturn]] void fail(const std::string& path, const std::string& why) { throw DataError(path + ": " + why); }
+
+std::string hex32(uint32_t v) {
+  char buf[16];
+  std::snprintf(buf, sizeof buf, "0x%08X", v);
+  return buf;
+}
+
+/// Byte v -> float, each value rounded once from double, so the test's expected values and the
+/// range ends (0 -> 0 or -1, 255 -> 1) are exact.
+std::array<float, 256> pixel_table(PixelRange range) {
+  std::array<float, 256> t{};
+  for (int v = 0; v < 256; ++v)
+    t[v] = static_cast<float>(range == PixelRange::unit ? v / 255.0 : v / 127.5 - 1.0);
+  return t;
+}
+
+/// A file read through zlib: gzread decompresses gzip data and passes any other file through as is.
+class GzReader {
+ public:
+  explicit GzReader(std::string path) : path_(std::move(path)) {
+    std::error_code ec;
+    if (fs::is_directory(path_, ec)) fail(path_, "is a directory, not an IDX file");
+    file_ = gzopen(path_.c_str(), "rb");
+    if (file_ == nullptr) fail(path_, std::string("cannot open file (") + std::strerror(errno) + ")");
+    gzbuffer(file_, 1 << 17);
+  }
+  ~GzReader() { gzclose(file_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
+
+  /// Up to n bytes into `out`; fewer only at the end of the data.
+  uint64_t read(uint8_t* out, uint64_t n) {
+    uint64_t done = 0;
+    while (done < n) {
+      const auto want = static_cast<unsigned>(std::min<uint64_t>(n - done, 1u << 30));
+      const int got = gzread(file_, out + done, want);
+      if (got < 0) {
+        int code = 0;
+        const char* msg = gzerror(file_, &code);
+        fail(path_, code == Z_ERRNO ? std::string("read error (") + std::strerror(errno) + ")"
+                                    : std::string("corrupt gzip data (") + msg + ")");
+      }
+      if (got == 0) break;
+      done += static_cast<uint64_t>(got);
+    }
+    return done;
+  }
+
+  /// Bytes left before the end of the data (consumes them).
+  uint64_t count_rest() {
+    std::array<uint8_t, 1 << 16> sink;
+    uint64_t total = 0;
+    for (uint64_t got; (got = read(sink.data(), sink.size())) > 0;) total += got;
+    return total;
+  }
+
+ private:
+  std::string path_;
+  gzFile file_ = nullptr;
+};
+
+uint32_t big_endian(const uint8_t* b) {
+  return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
+}
+
+std::string describe_magic(uint32_t magic) {
+  if (magic == kIdxImages) return "uint8 images [N, H, W]";
+  if (magic == kIdxLabels) return "uint8 labels [N]";
+  return "not an IDX uint8 file";
+}
+
+struct Idx {
+  std::vector<uint32_t> dims;
+  std::vector<uint8_t> bytes;
+};
+
+/// One whole IDX file of uint8 values with the expected magic number.
+Idx read_idx_file(const std::string& path, uint32_t expected_magic) {
+  GzReader in(path);
+  const size_t ndims = expected_magic & 0xff;
+  std::vector<uint8_t> header(4 + 4 * ndims);
+  const uint64_t got = in.read(header.data(), 4);
+  if (got < 4) fail(path, "truncated: " + std::to_string(got) + " bytes, shorter than the 4-byte IDX magic number");
+  const uint32_t magic = big_endian(header.data());
+  if (magic != expected_magic)
+    fail(path, "bad magic number " + hex32(magic) + " (" + describe_magic(magic) + "), expected " +
+                   hex32(expected_magic) + " (" + describe_magic(expected_magic) + ")");
+  const uint64_t got_dims = in.read(header.data() + 4, 4 * ndims);
+  if (got_dims < 4 * ndims)
+    fail(path, "truncated header: " + std::to_string(4 + got_dims) + " of " + std::to_string(header.size()) + " bytes");
+
+  Idx idx;
+  uint64_t count = 1;
+  for (size_t d = 0; d < ndims; ++d) {
+    const uint32_t n = big_endian(header.data() + 4 + 4 * d);
+    if (n == 0) fail(path, "dimension " + std::to_string(d + 1) + " of " + std::to_string(ndims) + " is 0");
+    idx.dims.push_back(n);
+    // Checked before multiplying, so that the product cannot wrap around.
+    if (count > kMaxIdxBytes / n) fail(path, "dimensions claim more than 2^36 values (a corrupt header?)");
+    count *= n;
+  }
+  std::string shape;
+  for (size_t d = 0; d < ndims; ++d) shape += (d ? " x " : "") + std::to_string(idx.dims[d]);
+
+  // Grown as data arrives, so a header that claims far more than the file holds costs no more
+  // memory than the file.
+  uint64_t have = 0;
+  while (have < count) {
+    const uint64_t next = std::min<uint64_t>(count, std::max<uint64_t>(have * 2, uint64_t{1} << 24));
+    idx.bytes.resize(next);
+    const uint64_t n = in.read(idx.bytes.data() + have, next - have);
+    have += n;
+    if (have < next) break;
+  }
+  if (have < count)
+    fail(path, "truncated: the header declares " + shape + " = " + std::to_string(count) + " values, the file holds " +
+                   std::to_string(have));
+  if (const uint64_t extra = in.count_rest(); extra > 0)
+    fail(path, std::to_string(extra) + " trailing bytes after the " + shape + " values the header declares");
+  return idx;
+}
+
+std::string describe_size(int w, int h, int c) {
+  return std::to_string(w) + "x" + std::to_string(h) + " pixels, " +
+         (c == 1 ? std::string("1 channel (grey)") : std::to_string(c) + " channels (RGB)");
+}
+
+std::vector<uint8_t> read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail(path, std::string("cannot open file (") + std::strerror(errno) + ")");
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, "read error");
+  return bytes;
+}
+
+ImageSet subset(const ImageSet& set, const torch::Tensor& rows) {
+  ImageSet out;
+  out.images = set.images.index_select(0, rows.to(set.images.device()));
+  if (set.labels.defined()) out.labels = set.labels.index_select(0, rows.to(set.labels.device()));
+  return out;
+}
+
+}  // namespace
+
+ImageSet read_idx(const std::string& images_path, const std::string& labels_path, PixelRange range) {
+  const Idx img = read_idx_file(images_path, kIdxImages);
+  const int64_t n = img.dims[0], h = img.dims[1], w = img.dims[2];
+  ImageSet set;
+  set.images = torch::empty({n, 1, h, w}, torch::kFloat);
+  const auto table = pixel_table(range);
+  float* out = set.images.data_ptr<float>();
+  for (size_t i = 0; i < img.bytes.size(); ++i) out[i] = table[img.bytes[i]];
+
+  if (!labels_path.empty()) {
+    const Idx lab = read_idx_file(labels_path, kIdxLabels);
+    if (lab.dims[0] != img.dims[0])
+      fail(labels_path, std::to_string(lab.dims[0]) + " labels, but " + images_path + " holds " +
+                            std::to_string(n) + " images");
+    set.labels = torch::empty({n}, torch::kLong);
+    int64_t* l = set.labels.data_ptr<int64_t>();
+    for (int64_t i = 0; i < n; ++i) l[i] = lab.bytes[i];
+  }
+  return set;
+}
+
+ImageSet read_png_folder(const std::string& dir, PixelRange range) {
+  std::error_code ec;
+  if (!fs::exists(dir, ec)) fail(dir, "no such folder");
+  if (!fs::is_directory(dir, ec)) fail(dir, "is not a folder");
+  std::vector<fs::path> files;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.path().extension() == ".png" && entry.is_regular_file()) files.push_back(entry.path());
+  }
+  if (files.empty()) fail(dir, "no .png files in the folder");
+  std::sort(files.begin(), files.end(), [](const fs::path& a, const fs::path& b) { return a.filename() < b.filename(); });
+
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;  // every image's H x W x C bytes, one after the other
+  for (const auto& file : files) {
+    const std::string path = file.string();
+    const auto bytes = read_bytes(path);
+    if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) fail(path, "file too large for a PNG");
+    const int len = static_cast<int>(bytes.size());
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp))
+      fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
+    // Grey (with or without alpha) stays one channel; colour becomes RGB; alpha is not image content here.
+    const int c = comp <= 2 ? 1 : 3;
+    uint8_t* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &comp, c);
+    if (data == nullptr) fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
+    const size_t size = static_cast<size_t>(w) * h * c;
+    if (pixels.empty()) {
+      width = w, height = h, channels = c;
+    } else if (w != width || h != height || c != channels) {
+      stbi_image_free(data);
+      fail(path, describe_size(w, h, c) + ", but " + files.front().string() + " (the first file) has " +
+                     describe_size(width, height, channels) + "; all images in a folder must match");
+    }
+    pixels.insert(pixels.end(), data, data + size);
+    stbi_image_free(data);
+  }
+
+  const int64_t n = static_cast<int64_t>(files.size()), plane = int64_t{width} * height;
+  ImageSet set;
+  set.images = torch::empty({n, channels, height, width}, torch::kFloat);
+  const auto table = pixel_table(range);
+  float* out = set.images.data_ptr<float>();
+  // stb_image gives interleaved H x W x C; the tensor is planar C x H x W.
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* src = pixels.data() + i * plane * channels;
+    float* dst = out + i * plane * channels;
+    for (int64_t p = 0; p < plane; ++p)
+      for (int64_t ch = 0; ch < channels; ++ch) dst[ch * plane + p] = table[src[p * channels + ch]];
+  }
+  return set;
+}
+
+ImageSplit split_images(const ImageSet& set, double test_fraction, uint64_t seed) {
+  if (!set.images.defined() || set.images.dim() != 4)
+    throw std::invalid_argument("split_images: images must be [N, C, H, W]");
+  const int64_t n = set.images.size(0);
+  if (set.labels.defined() && (set.labels.dim() != 1 || set.labels.size(0) != n))
+    throw std::invalid_argument("split_images: labels must be [N] with N = " + std::to_string(n) + " images");
+  if (!(test_fraction > 0 && test_fraction < 1))
+    throw std::invalid_argument("split_images: test_fraction must be in (0, 1), got " + std::to_string(test_fraction));
+  const auto n_test = static_cast<int64_t>(std::llround(test_fraction * static_cast<double>(n)));
+  if (n_test == 0 || n_test == n)
+    throw std::invalid_argument("split_images: a test fraction of " + std::to_string(test_fraction) + " of " +
+                                std::to_string(n) + " images leaves the " + (n_test == 0 ? "test" : "training") +
+                                " part empty");
+  const auto order = torch::randperm(n, at::detail::createCPUGenerator(seed), torch::kLong);
+  return {subset(set, order.narrow(0, n_test, n - n_test)), subset(set, order.narrow(0, 0, n_test))};
+}
+
+ImageSplit read_fashion_mnist(const std::string& dir, PixelRange range) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec))
+    fail(dir, "no such folder (Debian's dataset-fashion-mnist package installs Fashion-MNIST in "
+              "/usr/share/datasets/fashion-mnist)");
+  const fs::path d(dir);
+  return {read_idx((d / "train-images-idx3-ubyte.gz").string(), (d / "train-labels-idx1-ubyte.gz").string(), range),
+          read_idx((d / "t10k-images-idx3-ubyte.gz").string(), (d / "t10k-labels-idx1-ubyte.gz").string(), range)};
+}
+
+}  // namespace jeffreys::data
