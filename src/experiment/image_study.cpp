@@ -402,7 +402,7 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
         jobs.push_back({{o.executable, "train", "--config", cfg, "--out", dir}, out + "/logs/" + name + ".log"});
         names.push_back(name);
       }
-  // The classifier trains here while the latent runs train in their processes.
+  // The feature classifier (trained once, before the latent runs take both cores).
   data::ImageSplit images;
   const bool need_images = c.has_classifier;
   if (need_images) images = load_images(c);

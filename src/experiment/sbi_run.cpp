@@ -164,6 +164,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   sum["epochs"] = out.training.epochs;
   sum["steps"] = out.training.steps;
   sum["best_epoch"] = out.training.best_epoch;
+  sum["switch_epoch"] = out.training.switch_epoch;
   sum["best_validation_nll"] = out.training.best_validation_nll;
   sum["stopped_early"] = out.training.stopped_early;
   std::map<std::string, std::vector<double>> by_sampler;

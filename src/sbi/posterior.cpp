@@ -19,6 +19,9 @@ struct PosteriorEstimator::State {
   flows::Flow flow{nullptr};
   std::shared_ptr<energy::MLPEnergyImpl> energy;
   std::unique_ptr<train::Trainer> trainer;
+  train::TrainerOptions trainer_options;
+  /// "-warm": still in the warm-up (F and P only); the full formulation takes over at its first plateau.
+  bool warm = false;
   bool proxy = false;
   torch::Tensor theta_mean, theta_std, x_mean, x_std;  // float32 [1, d]
 
@@ -39,25 +42,65 @@ struct PosteriorEstimator::State {
 };
 
 namespace {
-/// "npe" is "mle-flow"; "<preset>-F<w>" is the preset with the forward term's weight set to w
-/// (e.g. "jeffreys-F10"), the knob METHOD.md section 7 found to matter most.
-constrained::Formulation formulation_of(const std::string& method) {
-  const auto dash = method.rfind("-F");
-  if (dash != std::string::npos && dash + 2 < method.size()) {
-    const std::string w = method.substr(dash + 2);
-    char* end = nullptr;
-    const double weight = std::strtod(w.c_str(), &end);
-    if (end != nullptr && *end == '\0' && weight > 0) {
-      auto f = constrained::formulation_by_name(method.substr(0, dash) == "npe" ? "mle-flow" : method.substr(0, dash));
-      bool found = false;
-      for (auto& t : f.objective)
-        if (t.term == "F") t.weight = weight, found = true;
-      if (!found) f.objective.push_back({"F", weight});
-      f.name = method;
-      return f;
+/// A method name: "<preset>[-F<w>][-K<k>][-warm]". "npe" is "mle-flow"; -F<w> sets the forward
+/// term's weight (the knob METHOD.md section 7 found to matter most), -K<k> the flow samples per
+/// context, -warm trains F and P first and switches the reverse term on when that stops improving.
+struct MethodSpec {
+  constrained::Formulation formulation;
+  int64_t flow_samples = 0;  ///< 0: the options' value
+  bool warm = false;
+};
+
+MethodSpec parse_method(const std::string& method) {
+  MethodSpec m;
+  std::string rest = method;
+  auto strip = [&](const std::string& suffix) {
+    if (rest.size() > suffix.size() && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      rest.resize(rest.size() - suffix.size());
+      return true;
     }
+    return false;
+  };
+  // A trailing "-<letter><number>" with a valid number; nothing consumed otherwise.
+  auto number_suffix = [&](char letter, double& value) {
+    const auto dash = rest.rfind(std::string("-") + letter);
+    if (dash == std::string::npos || dash + 2 >= rest.size()) return false;
+    const std::string w = rest.substr(dash + 2);
+    char* end = nullptr;
+    const double v = std::strtod(w.c_str(), &end);
+    if (end == nullptr || *end != '\0' || !(v > 0)) return false;
+    value = v;
+    rest.resize(dash);
+    return true;
+  };
+  m.warm = strip("-warm");
+  double k = 0, w = 0;
+  if (number_suffix('K', k)) {
+    if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
+    m.flow_samples = static_cast<int64_t>(k);
   }
-  auto f = constrained::formulation_by_name(method == "npe" ? "mle-flow" : method);
+  const bool weighted = number_suffix('F', w);
+  m.formulation = constrained::formulation_by_name(rest == "npe" ? "mle-flow" : rest);
+  if (weighted) {
+    bool found = false;
+    for (auto& t : m.formulation.objective)
+      if (t.term == "F") t.weight = w, found = true;
+    if (!found) m.formulation.objective.push_back({"F", w});
+  }
+  if (m.warm && !m.formulation.uses("R"))
+    throw std::invalid_argument("method '" + method + "': -warm needs a formulation with the reverse term R");
+  m.formulation.name = method;
+  return m;
+}
+
+/// The warm-up formulation of "-warm": the flow by its weighted forward term, the energy by P.
+constrained::Formulation warm_up_of(const constrained::Formulation& full) {
+  constrained::Formulation f;
+  f.name = full.name + " (warm-up)";
+  double w = 1.0;
+  for (const auto& t : full.objective)
+    if (t.term == "F") w = t.weight;
+  f.objective = {{"F", w}, {"P", 1.0}};
   return f;
 }
 
@@ -81,7 +124,14 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
               "posterior: batch_size, patience and max_epochs must be >= 1");
   s_->theta_dim = theta_dim;
   s_->x_dim = x_dim;
-  s_->formulation = options_.custom_formulation ? options_.formulation : formulation_of(options_.method);
+  MethodSpec spec;
+  if (options_.custom_formulation)
+    spec.formulation = options_.formulation;
+  else
+    spec = parse_method(options_.method);
+  s_->formulation = spec.formulation;
+  s_->warm = spec.warm;
+  if (spec.flow_samples > 0) options_.flow_samples = spec.flow_samples;
   s_->formulation.validate({"F", "P", "R"});
   s_->proxy = s_->formulation.uses("P") || s_->formulation.uses("R");
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
@@ -104,7 +154,9 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   o.main.adam.lr = options_.lr;
   o.proxy.adam.lr = options_.lr_proxy;
   o.seed = options_.seed;
-  s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->proxy ? s_->energy : nullptr, s_->formulation, o);
+  s_->trainer_options = o;
+  s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->proxy ? s_->energy : nullptr,
+                                                 s_->warm ? warm_up_of(s_->formulation) : s_->formulation, o);
 }
 
 PosteriorEstimator::~PosteriorEstimator() = default;
@@ -179,7 +231,18 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
       best_flow = snapshot(flow_params);
       if (s_->proxy) best_energy = snapshot(energy_params);
     } else if (++since_best >= options_.patience) {
-      rep.stopped_early = true;
+      if (s_->warm) {
+        // The warm-up has converged under the stopping rule: restart from its best state with the
+        // reverse term on (fresh optimiser and duals), the same patience from here.
+        s_->warm = false;
+        rep.switch_epoch = epoch;
+        restore(flow_params, best_flow);
+        restore(energy_params, best_energy);
+        s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->energy, s_->formulation, s_->trainer_options);
+        since_best = 0;
+      } else {
+        rep.stopped_early = true;
+      }
     }
     if (progress != nullptr && (epoch % 100 == 0 || rep.stopped_early))
       *progress << "epoch " << epoch << "  validation NLL " << std::fixed << std::setprecision(4) << v << "  best "

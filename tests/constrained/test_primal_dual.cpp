@@ -221,7 +221,7 @@ TEST(Formulation, ValidateNamesTheOffendingEntry) {
 }
 
 TEST(Formulation, PresetsByName) {
-  const std::vector<std::string> expected{"jeffreys", "mle-flow", "mle-ebm", "fixed-penalty", "three-dual"};
+  const std::vector<std::string> expected{"jeffreys", "mle-flow", "mle-ebm", "fixed-penalty", "mle-r-constraint", "three-dual"};
   EXPECT_EQ(cs::formulation_names(), expected);
   for (const auto& n : expected) {
     auto f = cs::formulation_by_name(n);

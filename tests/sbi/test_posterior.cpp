@@ -2,6 +2,9 @@
 // conditional training run on two_moons reaches a stated C2ST against sbibm's reference posterior.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
+
 #include "simulators/sbibm_files.h"
 #include <torch/torch.h>
 
@@ -83,3 +86,60 @@ TEST(Posterior, ShortNpeRunOnTwoMoonsPassesC2stThreshold) {
 }
 
 }  // namespace
+
+namespace {
+double term_weight(const jeffreys::constrained::Formulation& f, const std::string& term) {
+  for (const auto& t : f.objective)
+    if (t.term == term) return t.weight;
+  return 0.0;
+}
+}  // namespace
+
+TEST(Posterior, MethodNamesCarryForwardWeightFlowSamplesAndWarmUp) {
+  sbi::PosteriorOptions o;
+  o.method = "jeffreys-F10-K32-warm";
+  sbi::PosteriorEstimator a(2, 2, o);
+  EXPECT_DOUBLE_EQ(term_weight(a.formulation(), "F"), 10.0);
+  EXPECT_DOUBLE_EQ(term_weight(a.formulation(), "R"), 1.0);
+  EXPECT_EQ(a.options().flow_samples, 32);
+  EXPECT_EQ(a.formulation().name, "jeffreys-F10-K32-warm");
+  o.method = "jeffreys-K64";
+  sbi::PosteriorEstimator b(2, 2, o);
+  EXPECT_DOUBLE_EQ(term_weight(b.formulation(), "F"), 0.25);
+  EXPECT_EQ(b.options().flow_samples, 64);
+  o.method = "mle-r-constraint";
+  sbi::PosteriorEstimator c(2, 2, o);
+  ASSERT_EQ(c.formulation().constraints.size(), 1u);
+  EXPECT_EQ(c.formulation().constraints[0].term, "R");
+  EXPECT_TRUE(c.has_proxy());
+  for (const char* bad : {"npe-warm", "jeffreys-K1", "jeffreys-K2.5", "jeffreys-Fx", "nonsense-F10"}) {
+    o.method = bad;
+    EXPECT_THROW(sbi::PosteriorEstimator(2, 2, o), std::invalid_argument) << bad;
+  }
+}
+
+TEST(Posterior, WarmUpSwitchesTheReverseTermOnAtItsFirstPlateau) {
+  // Few simulations and a short patience: the warm-up (F and P) plateaus quickly, then training
+  // goes on with R under the same stopping rule; the best state over both phases is kept.
+  auto task = sim::make_task("two_moons");
+  auto gen = at::detail::createCPUGenerator(5);
+  auto theta = task->sample_prior(300, gen);
+  auto x = task->simulate(theta, gen);
+  sbi::PosteriorOptions o;
+  o.method = "jeffreys-F10-warm";
+  o.layers = 2;
+  o.hidden = 16;
+  o.batch_size = 64;
+  o.patience = 5;
+  o.max_epochs = 400;
+  o.flow_samples = 4;
+  sbi::PosteriorEstimator est(2, 2, o);
+  auto rep = est.train(theta, x);
+  ASSERT_GT(rep.switch_epoch, 0) << "the warm-up never plateaued in " << rep.epochs << " epochs";
+  EXPECT_GE(rep.epochs, rep.switch_epoch + o.patience);  // at least one patience window with R on
+  // R is estimated (finite) only after the switch; the warm-up rows have no R column value.
+  const auto r_col = std::find(rep.columns.begin(), rep.columns.end(), "R") - rep.columns.begin();
+  EXPECT_TRUE(std::isnan(rep.rows.front()[r_col]));
+  EXPECT_TRUE(std::isfinite(rep.rows.back()[r_col]));
+  EXPECT_TRUE(rep.stopped_early || rep.epochs == o.max_epochs);
+}

@@ -45,6 +45,7 @@ struct Formulation {
 /// - "mle-flow": F alone (no proxy);
 /// - "mle-ebm": P, with R sent to the flow only so that it tracks the energy as importance proposal;
 /// - "fixed-penalty": 0.25·F + R + 1·P, no duals (the default's terms with fixed weights);
+/// - "mle-r-constraint": F + P subject to R <= 0.1 (absolute, resilient, α = 1, η = 0.01, λ0 = 1);
 /// - "three-dual": F, P and R each as resilient constraints (level 0), objective the slack costs.
 Formulation formulation_by_name(const std::string& name);
 std::vector<std::string> formulation_names();

@@ -17,8 +17,11 @@
 namespace jeffreys::sbi {
 
 struct PosteriorOptions {
-  /// A preset of constrained::formulation_by_name ("npe" is "mle-flow"; "<preset>-F<w>" sets the
-  /// forward weight, e.g. "jeffreys-F10"), or a custom formulation.
+  /// A preset of constrained::formulation_by_name with optional suffixes, "<preset>[-F<w>][-K<k>][-warm]":
+  /// "npe" is "mle-flow"; -F<w> sets the forward term's weight (e.g. "jeffreys-F10"), -K<k> the flow
+  /// samples per context, -warm trains F and P until the stopping rule first fires, then restarts
+  /// from that best state with the full formulation (the reverse term switched on once the proxy
+  /// fits). Or a custom formulation.
   std::string method = "npe";
   bool custom_formulation = false;
   constrained::Formulation formulation;
@@ -40,6 +43,8 @@ struct PosteriorOptions {
 
 struct TrainingReport {
   int64_t epochs = 0, steps = 0, best_epoch = 0;
+  /// "-warm" methods: the epoch at which the reverse term was switched on (0: never).
+  int64_t switch_epoch = 0;
   double best_validation_nll = 0, seconds = 0;
   bool stopped_early = false;
   /// Per epoch: training loss terms and validation NLL, for metrics.csv.
