@@ -138,6 +138,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       ->check(CLI::PositiveNumber);
   sbi->add_option("--posterior-samples", so.posterior_samples, "draws per observation and sampler (default 10000)")
       ->check(CLI::PositiveNumber);
+  sbi->add_option("--threads", so.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
   sbi->add_option("--c2st-folds", so.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
       ->check(CLI::Range(2, 20));
 

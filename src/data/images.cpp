@@ -183,6 +183,44 @@ ImageSet subset(const ImageSet& set, const torch::Tensor& rows) {
   return out;
 }
 
+struct DecodedPng {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;  ///< H x W x C, interleaved
+};
+
+/// One PNG: grey (with or without alpha) stays one channel, colour becomes RGB; alpha is not image content here.
+DecodedPng decode_png(const std::string& path) {
+  const auto bytes = read_bytes(path);
+  if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) fail(path, "file too large for a PNG");
+  const int len = static_cast<int>(bytes.size());
+  int w = 0, h = 0, comp = 0;
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp))
+    fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
+  const int c = comp <= 2 ? 1 : 3;
+  uint8_t* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &comp, c);
+  if (data == nullptr) fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
+  DecodedPng png{w, h, c, std::vector<uint8_t>(data, data + static_cast<size_t>(w) * h * c)};
+  stbi_image_free(data);
+  return png;
+}
+
+ImageSet to_image_set(const std::vector<uint8_t>& pixels, int64_t n, int width, int height, int channels,
+                      PixelRange range) {
+  const int64_t plane = int64_t{width} * height;
+  ImageSet set;
+  set.images = torch::empty({n, channels, height, width}, torch::kFloat);
+  const auto table = pixel_table(range);
+  float* out = set.images.data_ptr<float>();
+  // stb_image gives interleaved H x W x C; the tensor is planar C x H x W.
+  for (int64_t i = 0; i < n; ++i) {
+    const uint8_t* src = pixels.data() + i * plane * channels;
+    float* dst = out + i * plane * channels;
+    for (int64_t p = 0; p < plane; ++p)
+      for (int64_t ch = 0; ch < channels; ++ch) dst[ch * plane + p] = table[src[p * channels + ch]];
+  }
+  return set;
+}
+
 }  // namespace
 
 ImageSet read_idx(const std::string& images_path, const std::string& labels_path, PixelRange range) {
@@ -220,42 +258,24 @@ ImageSet read_png_folder(const std::string& dir, PixelRange range) {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;  // every image's H x W x C bytes, one after the other
   for (const auto& file : files) {
-    const std::string path = file.string();
-    const auto bytes = read_bytes(path);
-    if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) fail(path, "file too large for a PNG");
-    const int len = static_cast<int>(bytes.size());
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp))
-      fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
-    // Grey (with or without alpha) stays one channel; colour becomes RGB; alpha is not image content here.
-    const int c = comp <= 2 ? 1 : 3;
-    uint8_t* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &comp, c);
-    if (data == nullptr) fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
-    const size_t size = static_cast<size_t>(w) * h * c;
+    const auto png = decode_png(file.string());
     if (pixels.empty()) {
-      width = w, height = h, channels = c;
-    } else if (w != width || h != height || c != channels) {
-      stbi_image_free(data);
-      fail(path, describe_size(w, h, c) + ", but " + files.front().string() + " (the first file) has " +
-                     describe_size(width, height, channels) + "; all images in a folder must match");
+      width = png.width, height = png.height, channels = png.channels;
+    } else if (png.width != width || png.height != height || png.channels != channels) {
+      fail(file.string(), describe_size(png.width, png.height, png.channels) + ", but " + files.front().string() +
+                              " (the first file) has " + describe_size(width, height, channels) +
+                              "; all images in a folder must match");
     }
-    pixels.insert(pixels.end(), data, data + size);
-    stbi_image_free(data);
+    pixels.insert(pixels.end(), png.pixels.begin(), png.pixels.end());
   }
+  return to_image_set(pixels, static_cast<int64_t>(files.size()), width, height, channels, range);
+}
 
-  const int64_t n = static_cast<int64_t>(files.size()), plane = int64_t{width} * height;
-  ImageSet set;
-  set.images = torch::empty({n, channels, height, width}, torch::kFloat);
-  const auto table = pixel_table(range);
-  float* out = set.images.data_ptr<float>();
-  // stb_image gives interleaved H x W x C; the tensor is planar C x H x W.
-  for (int64_t i = 0; i < n; ++i) {
-    const uint8_t* src = pixels.data() + i * plane * channels;
-    float* dst = out + i * plane * channels;
-    for (int64_t p = 0; p < plane; ++p)
-      for (int64_t ch = 0; ch < channels; ++ch) dst[ch * plane + p] = table[src[p * channels + ch]];
-  }
-  return set;
+ImageSet read_png(const std::string& path, PixelRange range) {
+  std::error_code ec;
+  if (!fs::is_regular_file(path, ec)) fail(path, "no such file");
+  const auto png = decode_png(path);
+  return to_image_set(png.pixels, 1, png.width, png.height, png.channels, range);
 }
 
 ImageSplit split_images(const ImageSet& set, double test_fraction, uint64_t seed) {

@@ -136,6 +136,23 @@ Autoencoder load_autoencoder(const std::string& dir, vision::ImageShape shape, b
   return a;
 }
 
+vision::FitOptions fit_options(int64_t epochs, int64_t batch_size, double lr, uint64_t seed, std::ostream* progress) {
+  vision::FitOptions o;
+  o.epochs = epochs;
+  o.batch_size = batch_size;
+  o.lr = lr;
+  o.seed = seed;
+  o.progress = progress;
+  return o;
+}
+
+void write_epochs(const std::string& path, const std::string& header, const std::vector<vision::EpochRecord>& records) {
+  std::ostringstream csv;
+  csv << header << "\n";
+  for (const auto& r : records) csv << r.epoch << "," << r.train_loss << "," << r.test_metric << "," << r.seconds << "\n";
+  write_file_atomically(path, csv.str());
+}
+
 std::string ae_dir(const std::string& out, int64_t d) { return out + "/autoencoder_d" + std::to_string(d); }
 std::string run_name(const std::string& arm, int64_t d, uint64_t seed) {
   return arm + "__d" + std::to_string(d) + "__s" + std::to_string(seed);
@@ -151,17 +168,9 @@ void classifier_run(const ImageStudyConfig& c, const data::ImageSplit& d, const 
   torch::manual_seed(c.seed);
   const auto classes = d.train.labels.max().item<int64_t>() + 1;
   vision::ConvClassifier net(shape_of(d.train.images), classes, c.classifier.features, c.classifier.dropout);
-  vision::FitOptions o;
-  o.epochs = c.classifier.epochs;
-  o.batch_size = c.classifier.batch_size;
-  o.lr = c.classifier.lr;
-  o.seed = c.seed;
-  o.progress = progress;
+  const auto o = fit_options(c.classifier.epochs, c.classifier.batch_size, c.classifier.lr, c.seed, progress);
   auto records = vision::fit_classifier(net, d.train.images, d.train.labels, d.test.images, d.test.labels, o);
-  std::ostringstream csv;
-  csv << "epoch,train_loss,test_accuracy,seconds\n";
-  for (const auto& r : records) csv << r.epoch << "," << r.train_loss << "," << r.test_metric << "," << r.seconds << "\n";
-  write_file_atomically(dir + "/metrics.csv", csv.str());
+  write_epochs(dir + "/metrics.csv", "epoch,train_loss,test_accuracy,seconds", records);
   save_module(net, dir + "/model.pt");
   write_json(dir + "/summary.json",
              {{"test_accuracy", records.back().test_metric},
@@ -316,17 +325,9 @@ AutoencoderSummary autoencode_run(const ImageStudyConfig& c, int64_t latent_dim,
   torch::manual_seed(c.seed);
   const bool symmetric = c.data.range == "symmetric";
   vision::ConvAutoencoder ae(shape_of(d.train.images), latent_dim, c.autoencoder.width, symmetric);
-  vision::FitOptions o;
-  o.epochs = c.autoencoder.epochs;
-  o.batch_size = c.autoencoder.batch_size;
-  o.lr = c.autoencoder.lr;
-  o.seed = c.seed;
-  o.progress = progress;
+  const auto o = fit_options(c.autoencoder.epochs, c.autoencoder.batch_size, c.autoencoder.lr, c.seed, progress);
   auto records = vision::fit_autoencoder(ae, d.train.images, d.test.images, o);
-  std::ostringstream csv;
-  csv << "epoch,train_mse,test_mse,seconds\n";
-  for (const auto& r : records) csv << r.epoch << "," << r.train_loss << "," << r.test_metric << "," << r.seconds << "\n";
-  write_file_atomically(dir + "/metrics.csv", csv.str());
+  write_epochs(dir + "/metrics.csv", "epoch,train_mse,test_mse,seconds", records);
   save_module(ae, dir + "/model.pt");
 
   auto encode = [&](const torch::Tensor& x) {
@@ -583,6 +584,10 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
         torch::load(imgs, f);
         panels.push_back(plot::image_grid(imgs, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2,
                                           arm.name + " (" + sampler + ")"));
+        const auto grid = "grids/" + arm.name + "_d" + std::to_string(d) + "_" + sampler + ".png";
+        fs::create_directories(out + "/grids");
+        plot::save_png(panels.back(), out + "/" + grid);
+        files.push_back(grid);
       }
     if (panels.empty()) continue;
     const auto name = "samples_d" + std::to_string(d) + ".png";

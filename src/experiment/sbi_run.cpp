@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "jeffreys/core/atomic_file.h"
+#include "jeffreys/core/threads.h"
 #include "jeffreys/metrics/c2st.h"
 #include "jeffreys/plot/charts.h"
 #include "jeffreys/plot/png.h"
@@ -69,6 +70,8 @@ plot::Image pair_plot(const std::vector<std::pair<std::string, torch::Tensor>>& 
 SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* progress) {
   // Everything that can fail on bad input happens before the folder is touched.
   auto task = simulators::make_task(o.task);
+  if (o.threads < 1) throw std::invalid_argument("threads must be >= 1");
+  set_num_threads(o.threads);
   if (o.budget < 10) throw std::invalid_argument("--budget must be >= 10, got " + std::to_string(o.budget));
   std::vector<int> numbers = o.observation_numbers;
   if (numbers.empty()) numbers = simulators::observation_numbers(o.observations);

@@ -39,6 +39,29 @@ void report(std::ostream* out, const char* what, const EpochRecord& r, const cha
        << std::defaultfloat << std::flush;
 }
 
+/// Adam over shuffled mini-batches for `o.epochs` epochs, scored by `metric_of()` after each.
+template <typename Model, typename LossFn, typename MetricFn>
+std::vector<EpochRecord> fit(Model& model, int64_t n, const FitOptions& o, const char* what, const char* metric,
+                             LossFn&& loss_of, MetricFn&& metric_of) {
+  torch::manual_seed(o.seed);  // dropout draws from the global generator
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
+  std::vector<EpochRecord> out;
+  for (int64_t e = 1; e <= o.epochs; ++e) {
+    const auto t0 = Clock::now();
+    model->train();
+    EpochRecord r;
+    r.epoch = e;
+    r.train_loss = epoch(opt, n, o.batch_size, e, gen, loss_of);
+    r.test_metric = metric_of();
+    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    report(o.progress, what, r, metric);
+    out.push_back(r);
+  }
+  model->eval();
+  return out;
+}
+
 }  // namespace
 
 double reconstruction_mse(ConvAutoencoder& model, const torch::Tensor& images) {
@@ -58,26 +81,13 @@ double reconstruction_mse(ConvAutoencoder& model, const torch::Tensor& images) {
 
 std::vector<EpochRecord> fit_autoencoder(ConvAutoencoder& model, const torch::Tensor& train, const torch::Tensor& test,
                                          const FitOptions& o) {
-  torch::manual_seed(o.seed);  // dropout draws from the global generator
-  auto gen = at::detail::createCPUGenerator(o.seed);
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
-  std::vector<EpochRecord> out;
-  for (int64_t e = 1; e <= o.epochs; ++e) {
-    const auto t0 = Clock::now();
-    model->train();
-    EpochRecord r;
-    r.epoch = e;
-    r.train_loss = epoch(opt, train.size(0), o.batch_size, e, gen, [&](const torch::Tensor& idx) {
-      auto x = train.index_select(0, idx);
-      return torch::mse_loss(model->forward(x), x);
-    });
-    r.test_metric = reconstruction_mse(model, test);
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    report(o.progress, "autoencoder", r, "MSE");
-    out.push_back(r);
-  }
-  model->eval();
-  return out;
+  return fit(
+      model, train.size(0), o, "autoencoder", "MSE",
+      [&](const torch::Tensor& idx) {
+        auto x = train.index_select(0, idx);
+        return torch::mse_loss(model->forward(x), x);
+      },
+      [&] { return reconstruction_mse(model, test); });
 }
 
 double classification_accuracy(ConvClassifier& model, const torch::Tensor& images, const torch::Tensor& labels) {
@@ -93,25 +103,12 @@ std::vector<EpochRecord> fit_classifier(ConvClassifier& model, const torch::Tens
                                         const torch::Tensor& test, const torch::Tensor& test_labels, const FitOptions& o) {
   TORCH_CHECK(train_labels.defined() && train_labels.size(0) == train.size(0),
               "fit_classifier: the training images need one label each");
-  torch::manual_seed(o.seed);  // dropout draws from the global generator
-  auto gen = at::detail::createCPUGenerator(o.seed);
-  torch::optim::Adam opt(model->parameters(), torch::optim::AdamOptions(o.lr));
-  std::vector<EpochRecord> out;
-  for (int64_t e = 1; e <= o.epochs; ++e) {
-    const auto t0 = Clock::now();
-    model->train();
-    EpochRecord r;
-    r.epoch = e;
-    r.train_loss = epoch(opt, train.size(0), o.batch_size, e, gen, [&](const torch::Tensor& idx) {
-      return torch::cross_entropy_loss(model->forward(train.index_select(0, idx)), train_labels.index_select(0, idx));
-    });
-    r.test_metric = classification_accuracy(model, test, test_labels);
-    r.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    report(o.progress, "classifier", r, "accuracy");
-    out.push_back(r);
-  }
-  model->eval();
-  return out;
+  return fit(
+      model, train.size(0), o, "classifier", "accuracy",
+      [&](const torch::Tensor& idx) {
+        return torch::cross_entropy_loss(model->forward(train.index_select(0, idx)), train_labels.index_select(0, idx));
+      },
+      [&] { return classification_accuracy(model, test, test_labels); });
 }
 
 }  // namespace jeffreys::vision

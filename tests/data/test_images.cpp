@@ -279,6 +279,25 @@ TEST_F(ImageFiles, PngFolderRgbExactPixelsSortedByName) {
   }
 }
 
+TEST_F(ImageFiles, SinglePngEqualsItsFolderReadingAndNamesAMissingFile) {
+  namespace pl = jeffreys::plot;
+  const auto dir = folder("one");
+  pl::Image im(4, 2);
+  for (int y = 0; y < 2; ++y)
+    for (int x = 0; x < 4; ++x) im.set(x, y, {static_cast<uint8_t>(60 * x), static_cast<uint8_t>(100 * y), 7});
+  pl::save_png(im, dir + "/only.png");
+  const auto one = dt::read_png(dir + "/only.png", dt::PixelRange::symmetric);
+  ASSERT_EQ(one.images.sizes(), (std::vector<int64_t>{1, 3, 2, 4}));
+  EXPECT_TRUE(torch::equal(one.images, dt::read_png_folder(dir, dt::PixelRange::symmetric).images));
+  EXPECT_EQ(one.images[0][0][1][3].item<float>(), symmetric(180));
+  try {
+    dt::read_png(dir + "/missing.png");
+    FAIL() << "expected DataError";
+  } catch (const dt::DataError& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.png"), std::string::npos) << e.what();
+  }
+}
+
 TEST_F(ImageFiles, PngGreyStaysOneChannelAndAlphaIsDropped) {
   // Grey and grey + alpha both read as one channel; the alpha bytes (here 0 and 17) never show.
   const auto grey = folder("grey");

@@ -1,32 +1,25 @@
 #include "plot/png_reader.h"
 
+#include <cmath>
 #include <stdexcept>
 
-#define STB_IMAGE_IMPLEMENTATION
-#define STB_IMAGE_STATIC
-#define STBI_ONLY_PNG
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
-#pragma GCC diagnostic ignored "-Wsign-compare"
-#pragma GCC diagnostic ignored "-Wunused-parameter"
-#include <stb/stb_image.h>
-#pragma GCC diagnostic pop
+#include "jeffreys/data/images.h"
 
 namespace jtest {
 
 Png read_png(const std::string& path) {
-  int w = 0, h = 0, channels = 0;
-  // stbi_info first: it checks the signature, so a non-PNG file fails here rather than decoding.
-  if (!stbi_info(path.c_str(), &w, &h, &channels))
-    throw std::runtime_error("read_png: '" + path + "' is not a readable image: " + stbi_failure_reason());
-  unsigned char* data = stbi_load(path.c_str(), &w, &h, &channels, 3);
-  if (!data) throw std::runtime_error("read_png: cannot decode '" + path + "': " + stbi_failure_reason());
+  jeffreys::data::ImageSet set;
+  try {
+    set = jeffreys::data::read_png(path);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(std::string("read_png: ") + e.what());
+  }
+  // The library reads k/255 for byte k, exactly invertible; grey files come back as equal R, G, B.
+  auto x = (set.images[0] * 255.0).round().to(torch::kUInt8).expand({3, -1, -1}).permute({1, 2, 0}).contiguous();
   Png png;
-  png.width = w;
-  png.height = h;
-  png.rgb.assign(data, data + static_cast<size_t>(w) * h * 3);
-  stbi_image_free(data);
+  png.height = static_cast<int>(x.size(0));
+  png.width = static_cast<int>(x.size(1));
+  png.rgb.assign(x.data_ptr<uint8_t>(), x.data_ptr<uint8_t>() + x.numel());
   return png;
 }
 

@@ -1,5 +1,5 @@
 #pragma once
-/// Reads a PNG back for the plot tests (stb_image, compiled once in png_reader.cpp).
+/// Reads a PNG back for the plot tests as 8-bit RGB (through the library's data::read_png).
 #include <array>
 #include <cstdint>
 #include <string>

@@ -32,6 +32,9 @@ ImageSet read_idx(const std::string& images_path, const std::string& labels_path
 /// 16-bit PNGs are reduced to 8 bits before scaling, as for read_idx.
 ImageSet read_png_folder(const std::string& dir, PixelRange range = PixelRange::unit);
 
+/// One PNG file as a set of one image [1, C, H, W], converted as read_png_folder converts.
+ImageSet read_png(const std::string& path, PixelRange range = PixelRange::unit);
+
 /// The two parts of split_images.
 struct ImageSplit {
   ImageSet train, test;

@@ -99,7 +99,8 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
 
 /// From the folders present: results.csv (one row per run and sampler: method, seed, latent_dim,
 /// sampler, fid, precision, recall, latent_test_nll, latent_test_nll_proxy, train_seconds),
-/// results.md (mean ± std over seeds) and samples_d<k>.png (seed 0's grids side by side).
+/// results.md (mean ± std over seeds), samples_d<k>.png (seed 0's grids side by side) and each of
+/// those grids alone as grids/<method>_d<k>_<sampler>.png.
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out);
 
 }  // namespace jeffreys::experiment

@@ -25,6 +25,8 @@ struct SbiOptions {
   int64_t proxy_proposals = 100000;
   /// C2ST folds (sbibm: 5); fewer only for quick checks.
   int64_t c2st_folds = 5;
+  /// LibTorch and OpenBLAS threads of this process (the benchmark runs one process per core).
+  int threads = 1;
   sbi::PosteriorOptions posterior;
 };
 
