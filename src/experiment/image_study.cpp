@@ -572,27 +572,42 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
   write_file_atomically(out + "/results.md", md.str());
   std::vector<std::string> files = {"results.csv", "results.md"};
 
-  // Seed 0's flow samples of every method side by side, then the energy-model samplers of each joint method.
+  // Seed 0's grids: the flow's samples of every method side by side (samples_d<k>.png), and per
+  // method with an energy model its three samplers in a row (samplers_d<k>.png).
   for (auto d : c.latent.latent_dims) {
-    std::vector<plot::Image> panels;
-    auto seed0 = c.latent.seeds.front();
-    for (const auto& arm : c.latent.arms)
+    std::vector<plot::Image> flows, samplers;
+    int sampler_columns = 1;
+    const auto seed0 = c.latent.seeds.front();
+    for (const auto& arm : c.latent.arms) {
+      std::vector<plot::Image> row;
       for (const char* sampler : {"flow", "proxy", "langevin"}) {
         const auto f = out + "/runs/" + run_name(arm.name, d, seed0) + "/grid_" + sampler + ".pt";
         if (!fs::exists(f)) continue;
         torch::Tensor imgs;
         torch::load(imgs, f);
-        panels.push_back(plot::image_grid(imgs, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2,
-                                          arm.name + " (" + sampler + ")"));
+        row.push_back(plot::image_grid(imgs, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2,
+                                       arm.name + " (" + sampler + ")"));
         const auto grid = "grids/" + arm.name + "_d" + std::to_string(d) + "_" + sampler + ".png";
         fs::create_directories(out + "/grids");
-        plot::save_png(panels.back(), out + "/" + grid);
+        plot::save_png(row.back(), out + "/" + grid);
         files.push_back(grid);
       }
-    if (panels.empty()) continue;
-    const auto name = "samples_d" + std::to_string(d) + ".png";
-    plot::save_png(plot::tile(panels, 4), out + "/" + name);
-    files.push_back(name);
+      if (row.empty()) continue;
+      flows.push_back(row.front());
+      if (row.size() > 1) {
+        sampler_columns = std::max(sampler_columns, static_cast<int>(row.size()));
+        samplers.insert(samplers.end(), row.begin(), row.end());
+      }
+    }
+    const auto suffix = "_d" + std::to_string(d) + ".png";
+    if (!flows.empty()) {
+      plot::save_png(plot::tile(flows, std::min<int>(static_cast<int>(flows.size()), 6)), out + "/samples" + suffix);
+      files.push_back("samples" + suffix);
+    }
+    if (!samplers.empty()) {
+      plot::save_png(plot::tile(samplers, sampler_columns), out + "/samplers" + suffix);
+      files.push_back("samplers" + suffix);
+    }
   }
   return files;
 }

@@ -89,7 +89,8 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   o.executable = JEFFREYS_EXE;
   const auto out = (d / "out").string();
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
-  for (const char* f : {"results.csv", "results.md", "samples_d4.png", "autoencoder_d4/model.pt",
+  for (const char* f : {"results.csv", "results.md", "samples_d4.png", "samplers_d4.png", "grids/joint_d4_proxy.png",
+                        "autoencoder_d4/model.pt",
                         "autoencoder_d4/latents_train.csv", "autoencoder_d4/reconstructions.png", "classifier/model.pt",
                         "runs/joint__d4__s0/grid_flow.png", "runs/joint__d4__s0/grid_proxy.png",
                         "runs/joint__d4__s0/grid_langevin.png", "runs/mle__d4__s0/grid_flow.png"})

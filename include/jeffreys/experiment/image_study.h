@@ -99,8 +99,9 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
 
 /// From the folders present: results.csv (one row per run and sampler: method, seed, latent_dim,
 /// sampler, fid, precision, recall, latent_test_nll, latent_test_nll_proxy, train_seconds),
-/// results.md (mean ± std over seeds), samples_d<k>.png (seed 0's grids side by side) and each of
-/// those grids alone as grids/<method>_d<k>_<sampler>.png.
+/// results.md (mean ± std over seeds), samples_d<k>.png (seed 0's flow samples of every method
+/// side by side), samplers_d<k>.png (flow, proxy and Langevin samples of each method with an energy
+/// model) and each grid alone as grids/<method>_d<k>_<sampler>.png.
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out);
 
 }  // namespace jeffreys::experiment
