@@ -62,14 +62,41 @@ std::vector<std::string> csv_without_wall(const fs::path& p) {
 TEST(Cli, HelpForEveryCommand) {
   auto r = cli({"--help"});
   EXPECT_EQ(r.code, 0);
-  for (const char* c : {"train", "sample", "eval", "plot", "demo"}) EXPECT_NE(r.out.find(c), std::string::npos) << c;
-  for (const char* c : {"train", "sample", "eval", "plot", "demo"}) {
+  const std::vector<std::string> commands = {"train", "sample", "eval", "plot", "demo", "study", "sbi", "sbi-benchmark",
+                                             "autoencode", "image-study"};
+  for (const auto& c : commands) EXPECT_NE(r.out.find(c), std::string::npos) << c;
+  for (const auto& c : commands) {
     auto h = cli({c, "--help"});
     EXPECT_EQ(h.code, 0) << c;
     EXPECT_NE(h.out.find("--"), std::string::npos) << c;
   }
   EXPECT_EQ(cli({"frobnicate"}).code, 2);
   EXPECT_EQ(cli({"train"}).code, 2);  // --out is required
+}
+
+TEST(Cli, AutoencodeWritesModelCodesAndReconstructions) {
+  if (!fs::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make test installs it)";
+  const auto d = fresh_dir("autoencode");
+  fs::create_directories(d);
+  const auto cfg = (d / "ae.toml").string();
+  std::ofstream(cfg) << "[data]\nmax_train = 600\nmax_test = 100\n[autoencoder]\nlatent_dims = [16, 6]\nwidth = 8\nepochs = 2\n";
+  const auto out = (d / "ae").string();
+  auto r = cli({"autoencode", "--config", cfg, "--out", out, "--latent-dim", "6"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_NE(r.out.find("latent size 6"), std::string::npos) << r.out;
+  for (const char* f : {"model.pt", "latents_train.csv", "latents_test.csv", "reconstructions.png", "metrics.csv",
+                        "summary.json"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  std::ifstream codes(out + "/latents_test.csv");
+  std::string header;
+  std::getline(codes, header);
+  EXPECT_EQ(header, "z0,z1,z2,z3,z4,z5");
+  // A second call refuses the non-empty folder rather than overwrite a trained model.
+  r = cli({"autoencode", "--config", cfg, "--out", out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("not empty"), std::string::npos) << r.err;
+  fs::remove_all(d);
 }
 
 TEST(Cli, BadConfigWritesNothing) {
