@@ -404,14 +404,14 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
         names.push_back(name);
       }
   // The feature classifier (trained once, before the latent runs take both cores).
-  data::ImageSplit images;
+  data::ImageSplit labelled;
   const bool need_images = c.has_classifier;
-  if (need_images) images = load_images(c);
+  if (need_images) labelled = load_images(c);
   int64_t failed = 0;
   say("latent models: " + std::to_string(jobs.size()) + " runs to train, " + std::to_string(o.jobs) + " at a time");
   if (c.has_classifier) {
     set_num_threads(static_cast<int>(c.threads));
-    classifier_run(c, images, out + "/classifier", o.progress);
+    classifier_run(c, labelled, out + "/classifier", o.progress);
   }
   size_t done = 0;
   run_processes(jobs, o.jobs, [&](size_t i, int code, double secs) {
@@ -422,19 +422,27 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
         (ok ? "done" : "FAILED (exit " + std::to_string(code) + "), see logs/" + names[i] + ".log") + " (" +
         num(secs, 0) + " s)");
   });
-  // 3. Decode and score every finished run (and the references: training images, reconstructions).
-  if (c.has_classifier) {
+  // 3. Decode every finished run's samples into grids and, with the feature classifier, score them
+  //    (and the references: training images, reconstructions). Without labels (a PNG folder) the
+  //    grids and the latent NLL are what there is.
+  {
+    const auto images = need_images ? std::move(labelled) : load_images(c);
     const auto shape = shape_of(images.train.images);
     const bool symmetric = c.data.range == "symmetric";
-    auto net = load_classifier(out + "/classifier", shape);
     const int64_t n = std::min<int64_t>(c.evaluation.samples, images.test.images.size(0));
     auto test = images.test.images.narrow(0, 0, n);
-    auto ref = vision::map_batches(test, 1000, [&](const torch::Tensor& b) { return net->features(b); });
+    vision::ConvClassifier net{nullptr};
+    torch::Tensor ref;
+    if (c.has_classifier) {
+      net = load_classifier(out + "/classifier", shape);
+      ref = vision::map_batches(test, 1000, [&](const torch::Tensor& b) { return net->features(b); });
+    }
     for (auto d : c.latent.latent_dims) {
       auto ae = load_autoencoder(ae_dir(out, d), shape, symmetric);
       const auto ref_file = ae_dir(out, d) + "/reference_eval.json";
-      if (!fs::exists(ref_file)) {
-        auto perm = torch::randperm(images.train.images.size(0), at::detail::createCPUGenerator(c.seed)).narrow(0, 0, n);
+      if (c.has_classifier && !fs::exists(ref_file)) {
+        auto perm = torch::randperm(images.train.images.size(0), at::detail::createCPUGenerator(c.seed))
+                        .narrow(0, 0, std::min(n, images.train.images.size(0)));
         auto train_imgs = images.train.images.index_select(0, perm);
         auto recon = vision::map_batches(test, 1000, [&](const torch::Tensor& b) { return ae.model->forward(b); });
         write_json(ref_file, {{"train-images", score_images(net, train_imgs, ref, c.evaluation.k)},
@@ -460,14 +468,16 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
             so.langevin_steps = c.evaluation.langevin_steps;
             so.langevin_step_size = c.evaluation.langevin_step_size;
             auto imgs = ae.decode(draw_samples(dir, n, so));
-            auto s = score_images(net, imgs, ref, c.evaluation.k);
+            json s = json::object();
+            if (c.has_classifier) s = score_images(net, imgs, ref, c.evaluation.k);
             s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
             e[sampler] = s;
             save_grid(imgs, c, arm.name + " (" + sampler + ")", dir + "/grid_" + sampler + ".png",
                       dir + "/grid_" + sampler + ".pt");
           }
           write_json(dir + "/image_eval.json", e);
-          say("scored " + run_name(arm.name, d, seed) + ": FID " + num(e["flow"]["fid"].get<double>(), 2));
+          say("sampled " + run_name(arm.name, d, seed) +
+              (c.has_classifier ? ": FID " + num(e["flow"]["fid"].get<double>(), 2) : std::string()));
         }
     }
   }
@@ -514,9 +524,9 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
         for (const auto& [sampler, v] : eval.items()) {
           Row r = base;
           r.sampler = sampler;
-          r.fid = v.at("fid").get<double>();
-          r.precision = v.at("precision").get<double>();
-          r.recall = v.at("recall").get<double>();
+          r.fid = v.value("fid", kNaN);
+          r.precision = v.value("precision", kNaN);
+          r.recall = v.value("recall", kNaN);
           rows.push_back(r);
         }
       }

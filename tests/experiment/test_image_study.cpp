@@ -6,10 +6,13 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "jeffreys/experiment/config.h"
 #include "jeffreys/experiment/image_study.h"
+#include "jeffreys/plot/image.h"
+#include "jeffreys/plot/png.h"
 
 namespace fs = std::filesystem;
 namespace je = jeffreys::experiment;
@@ -127,4 +130,47 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   const auto t0 = fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json");
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
   EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json"), t0);
+}
+
+TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {
+  auto d = fresh_dir("png");
+  const auto images = d / "images";
+  fs::create_directories(images);
+  // 40 RGB 8×8 images: a bright square at one of four places on a dark background.
+  for (int i = 0; i < 40; ++i) {
+    jeffreys::plot::Image im(8, 8, {10, 10, 10});
+    const int x0 = (i % 2) * 4, y0 = ((i / 2) % 2) * 4;
+    im.fill_rect(x0, y0, x0 + 4, y0 + 4, {200, static_cast<uint8_t>(50 + 4 * i), 90});
+    jeffreys::plot::save_png(im, (images / ("img" + std::to_string(100 + i) + ".png")).string());
+  }
+  write(d / "base.toml", base_config());
+  auto cfg = je::load_image_study(write(d / "study.toml",
+                                        "[data]\nsource = \"png-folder\"\npath = \"images\"\nrange = \"symmetric\"\n"
+                                        "test_fraction = 0.25\n[autoencoder]\nlatent_dims = [2]\nwidth = 4\nepochs = 2\n"
+                                        "[evaluation]\nsamples = 10\ngrid = 2\nlangevin_steps = 2\n"
+                                        "[latent]\nbase = \"base.toml\"\nseeds = [0]\n"
+                                        "[[latent.arm]]\nname = \"joint\"\nset = ['method.name=\"jeffreys\"']\n"));
+  EXPECT_FALSE(cfg.has_classifier);
+  je::ImageStudyOptions o;
+  o.executable = JEFFREYS_EXE;
+  const auto out = (d / "out").string();
+  ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+  EXPECT_FALSE(fs::exists(out + "/classifier"));
+  for (const char* s : {"flow", "proxy", "langevin"})
+    EXPECT_TRUE(fs::exists(out + "/runs/joint__d2__s0/grid_" + std::string(s) + ".png")) << s;
+  EXPECT_TRUE(fs::exists(out + "/samples_d2.png"));
+  std::ifstream in(out + "/results.csv");
+  std::string line;
+  std::getline(in, line);
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream s(line);
+    std::vector<std::string> f;
+    for (std::string x; std::getline(s, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 10u) << line;
+    EXPECT_EQ(f[4], "nan") << line;  // no labels, no feature classifier, no FID
+    EXPECT_TRUE(std::isfinite(std::stod(f[7]))) << line;
+  }
+  EXPECT_EQ(rows, 3);
 }
