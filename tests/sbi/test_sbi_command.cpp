@@ -78,6 +78,7 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_DOUBLE_EQ(full.reference.at("slcp").at(10000), 0.901);
   EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
+  EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "formulations.toml"));
 
   ::unsetenv("JEFFREYS_SBIBM_DIR");
   const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");
