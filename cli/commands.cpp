@@ -126,7 +126,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   sbi->add_option("--task", so.task, "two_moons, gaussian_linear, gaussian_linear_uniform, slcp, gaussian_mixture, "
                                      "bernoulli_glm, sir, lotka_volterra")->required();
   sbi->add_option("--budget", so.budget, "simulations (default 1000)")->check(CLI::Range(10, 100000000));
-  sbi->add_option("--method", so.posterior.method, "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset");
+  sbi->add_option("--method", so.posterior.method, "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset, with optional suffixes -F<w> (forward weight), -K<k> (flow samples per context), -E<n> (learned context embedding), -warm");
   sbi->add_option("--out", out_dir, "run folder to create")->required();
   sbi->add_option("--observations", so.observations,
                   "folder with obs_<k>/ like ../shared/sbibm/<task>/ (default: ../shared/sbibm/<task>)");

@@ -92,14 +92,16 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   cfg["posterior_samples"] = o.posterior_samples;
   cfg["proxy_proposals"] = o.proxy_proposals;
   cfg["c2st_folds"] = o.c2st_folds;
-  const auto& p = o.posterior;
+  // The estimator's options: the method name's suffixes (-K, -E) are resolved there.
+  const auto& p = estimator.options();
   cfg["posterior"] = {{"flow", "nsf"},          {"layers", p.layers},
                       {"hidden", p.hidden},     {"bins", p.bins},
                       {"bound", p.bound},       {"energy_hidden", p.energy_hidden},
                       {"energy_depth", p.energy_depth}, {"lr", p.lr},
                       {"lr_proxy", p.lr_proxy}, {"batch_size", p.batch_size},
                       {"validation_fraction", p.validation_fraction}, {"patience", p.patience},
-                      {"max_epochs", p.max_epochs}, {"flow_samples", p.flow_samples}};
+                      {"max_epochs", p.max_epochs}, {"flow_samples", p.flow_samples},
+                      {"embedding_features", p.embedding_features}, {"embedding_hidden", p.embedding_hidden}};
   nlohmann::json f;
   for (const auto& t : estimator.formulation().objective) f["objective"][t.term] = t.weight;
   for (const auto& c : estimator.formulation().constraints)

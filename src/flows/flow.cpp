@@ -11,7 +11,8 @@ torch::Tensor standard_normal_log_prob(const torch::Tensor& z) {
   return z.square().sum(-1) * -0.5 + c;
 }
 
-FlowImpl::FlowImpl(int64_t features, int64_t context_features, std::vector<transforms::TransformPtr> transforms)
+FlowImpl::FlowImpl(int64_t features, int64_t context_features, std::vector<transforms::TransformPtr> transforms,
+                   nn::MLP embedding)
     : features_(features), context_features_(context_features), transforms_(std::move(transforms)) {
   TORCH_CHECK(features >= 1, "Flow: features must be >= 1, got ", features);
   TORCH_CHECK(context_features >= 0, "Flow: context_features must be >= 0");
@@ -21,6 +22,17 @@ FlowImpl::FlowImpl(int64_t features, int64_t context_features, std::vector<trans
     layers_->push_back(t);
   }
   reference_ = register_buffer("reference", torch::zeros({0}));
+  if (embedding) {
+    TORCH_CHECK(context_features > 0, "Flow: a context embedding needs context_features > 0");
+    TORCH_CHECK(embedding->options.in_features() == context_features && embedding->options.context_features() == 0,
+                "Flow: the context embedding must take ", context_features, " features, got ",
+                embedding->options.in_features());
+    embedding_ = register_module("embedding", embedding);
+  }
+}
+
+torch::Tensor FlowImpl::conditioner_context(const torch::Tensor& context) {
+  return embedding_ && context.defined() ? embedding_->forward(context) : context;
 }
 
 void FlowImpl::check_context(const torch::Tensor& context, int64_t rows) const {
@@ -37,9 +49,10 @@ transforms::TransformResult FlowImpl::forward(const torch::Tensor& x, const torc
   TORCH_CHECK(x.dim() == 2 && x.size(1) == features_, "Flow: input must have shape [batch, ", features_, "], got ",
               x.sizes());
   check_context(context, x.size(0));
+  const auto c = conditioner_context(context);
   torch::Tensor z = x, ladj;
   for (auto& t : transforms_) {
-    auto [out, l] = t->forward(z, context);
+    auto [out, l] = t->forward(z, c);
     z = out;
     ladj = ladj.defined() ? ladj + l : l;
   }
@@ -49,9 +62,10 @@ transforms::TransformResult FlowImpl::forward(const torch::Tensor& x, const torc
 
 transforms::TransformResult FlowImpl::inverse(const torch::Tensor& z, const torch::Tensor& context) {
   check_context(context, z.size(0));
+  const auto c = conditioner_context(context);
   torch::Tensor x = z, ladj;
   for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) {
-    auto [out, l] = (*it)->inverse(x, context);
+    auto [out, l] = (*it)->inverse(x, c);
     x = out;
     ladj = ladj.defined() ? ladj + l : l;
   }

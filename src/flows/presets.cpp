@@ -24,6 +24,13 @@ Flow make_flow(const FlowOptions& o) {
   ew.spline.bound = o.bound();
   TORCH_CHECK(o.bins() >= 2, "make_flow: bins must be >= 2");
   TORCH_CHECK(o.bound() > 0, "make_flow: bound must be > 0");
+  TORCH_CHECK(o.embedding_features() >= 0, "make_flow: embedding_features must be >= 0");
+  TORCH_CHECK(o.embedding_features() == 0 || o.context_features() > 0,
+              "make_flow: a context embedding needs context_features > 0");
+  TORCH_CHECK(o.embedding_features() == 0 || (o.embedding_hidden() >= 1 && o.embedding_depth() >= 0),
+              "make_flow: embedding_hidden must be >= 1 and embedding_depth >= 0");
+  // What the conditioners see: the embedding's output, or the raw context.
+  const int64_t conditioner_context = o.embedding_features() > 0 ? o.embedding_features() : o.context_features();
 
   std::vector<transforms::TransformPtr> ts;
   for (int64_t l = 0; l < o.layers(); ++l) {
@@ -36,7 +43,7 @@ Flow make_flow(const FlowOptions& o) {
     if (o.lu_linear()) ts.push_back(std::make_shared<transforms::LULinearImpl>(o.features()));
     if (coupling) {
       ts.push_back(std::make_shared<transforms::CouplingImpl>(transforms::CouplingOptions(o.features())
-                                                                  .context_features(o.context_features())
+                                                                  .context_features(conditioner_context)
                                                                   .swap(l % 2 == 1)
                                                                   .elementwise(ew)
                                                                   .hidden(o.hidden())
@@ -50,7 +57,7 @@ Flow make_flow(const FlowOptions& o) {
         for (int64_t i = 0; i < o.features(); ++i) order.push_back(o.features() - i);
       ts.push_back(std::make_shared<transforms::AutoregressiveImpl>(
           transforms::AutoregressiveOptions(o.features())
-              .context_features(o.context_features())
+              .context_features(conditioner_context)
               .elementwise(ew)
               .hidden(o.hidden())
               .depth(o.depth())
@@ -59,7 +66,13 @@ Flow make_flow(const FlowOptions& o) {
               .order(order)));
     }
   }
-  return Flow(o.features(), o.context_features(), std::move(ts));
+  nn::MLP embedding{nullptr};
+  if (o.embedding_features() > 0)
+    embedding = nn::MLP(nn::MLPOptions(o.context_features(), o.embedding_features())
+                            .hidden(o.embedding_hidden())
+                            .depth(o.embedding_depth())
+                            .activation(o.activation()));
+  return Flow(o.features(), o.context_features(), std::move(ts), embedding);
 }
 
 FlowFamily flow_family_from_string(const std::string& name) {

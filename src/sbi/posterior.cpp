@@ -42,12 +42,13 @@ struct PosteriorEstimator::State {
 };
 
 namespace {
-/// A method name: "<preset>[-F<w>][-K<k>][-warm]". "npe" is "mle-flow"; -F<w> sets the forward
+/// A method name: "<preset>[-F<w>][-K<k>][-E<n>][-warm]". "npe" is "mle-flow"; -F<w> sets the forward
 /// term's weight (the knob METHOD.md section 7 found to matter most), -K<k> the flow samples per
 /// context, -warm trains F and P first and switches the reverse term on when that stops improving.
 struct MethodSpec {
   constrained::Formulation formulation;
   int64_t flow_samples = 0;  ///< 0: the options' value
+  int64_t embedding = 0;     ///< 0: the options' value
   bool warm = false;
 };
 
@@ -74,7 +75,11 @@ MethodSpec parse_method(const std::string& method) {
     return true;
   };
   m.warm = strip("-warm");
-  double k = 0, w = 0;
+  double k = 0, w = 0, e = 0;
+  if (number_suffix('E', e)) {
+    if (e != std::floor(e) || e < 1) throw std::invalid_argument("method '" + method + "': -E needs an integer >= 1");
+    m.embedding = static_cast<int64_t>(e);
+  }
   if (number_suffix('K', k)) {
     if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
     m.flow_samples = static_cast<int64_t>(k);
@@ -132,6 +137,9 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   s_->formulation = spec.formulation;
   s_->warm = spec.warm;
   if (spec.flow_samples > 0) options_.flow_samples = spec.flow_samples;
+  if (spec.embedding > 0) options_.embedding_features = spec.embedding;
+  TORCH_CHECK(options_.embedding_features >= 0 && options_.embedding_hidden >= 1,
+              "posterior: embedding_features must be >= 0 and embedding_hidden >= 1");
   s_->formulation.validate({"F", "P", "R"});
   s_->proxy = s_->formulation.uses("P") || s_->formulation.uses("R");
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
@@ -144,11 +152,15 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
                                   .hidden(options_.hidden)
                                   .bins(options_.bins)
                                   .bound(options_.bound)
+                                  .embedding_features(options_.embedding_features)
+                                  .embedding_hidden(options_.embedding_hidden)
                                   .seed(options_.seed));
   s_->energy = std::make_shared<energy::MLPEnergyImpl>(energy::MLPEnergyOptions(theta_dim)
                                                            .context_features(x_dim)
                                                            .hidden(options_.energy_hidden)
-                                                           .depth(options_.energy_depth));
+                                                           .depth(options_.energy_depth)
+                                                           .embedding_features(options_.embedding_features)
+                                                           .embedding_hidden(options_.embedding_hidden));
   train::TrainerOptions o;
   o.flow_samples = options_.flow_samples;
   o.main.adam.lr = options_.lr;

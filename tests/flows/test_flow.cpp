@@ -20,6 +20,7 @@ struct FlowCase {
   int64_t features;
   int64_t context;
   fl::PermutationKind permutation;
+  int64_t embedding = 0;  ///< learned context embedding's features (0: none)
 };
 
 std::string case_name(const ::testing::TestParamInfo<FlowCase>& info) {
@@ -29,7 +30,7 @@ std::string case_name(const ::testing::TestParamInfo<FlowCase>& info) {
     if (ch == '-') ch = '_';
   return fam + "_" + std::to_string(c.features) + "D" +
          (c.permutation == fl::PermutationKind::reverse ? "_reverse" : "_random") +
-         (c.context ? "_ctx" + std::to_string(c.context) : "");
+         (c.context ? "_ctx" + std::to_string(c.context) : "") + (c.embedding ? "_emb" + std::to_string(c.embedding) : "");
 }
 
 fl::FlowOptions options(const FlowCase& c) {
@@ -44,6 +45,8 @@ fl::FlowOptions options(const FlowCase& c) {
       .actnorm(true)
       .lu_linear(true)
       .permutation(c.permutation)
+      .embedding_features(c.embedding)
+      .embedding_hidden(8)
       .seed(4);
 }
 
@@ -109,6 +112,7 @@ std::vector<FlowCase> all_cases() {
     cases.push_back({fam, 2, 0, fl::PermutationKind::reverse});
     cases.push_back({fam, 5, 0, fl::PermutationKind::random});
     cases.push_back({fam, 3, 3, fl::PermutationKind::random});
+    cases.push_back({fam, 3, 6, fl::PermutationKind::random, 2});
   }
   return cases;
 }

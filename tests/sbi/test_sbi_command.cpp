@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <sstream>
 
 #include "commands.h"
@@ -25,7 +26,7 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   SKIP_WITHOUT_SBIBM();
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_" + std::to_string(::getpid()));
   fs::remove_all(dir);
-  ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10", "--max-epochs",
+  ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10-K8-E4", "--max-epochs",
                  "5", "--posterior-samples", "500", "--c2st-folds", "2", "--observation", "1", "--observation", "2",
                  "--observations", sbibm_files::root() + "/gaussian_mixture", "--out", dir.string()}),
             0);
@@ -39,9 +40,14 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   int rows = 0;
   while (std::getline(in, line)) {
     ++rows;
-    EXPECT_EQ(line.rfind("gaussian_mixture,200,jeffreys-F10,", 0), 0u) << line;
+    EXPECT_EQ(line.rfind("gaussian_mixture,200,jeffreys-F10-K8-E4,", 0), 0u) << line;
   }
   EXPECT_EQ(rows, 4);  // 2 observations x (flow, proxy)
+  // config.json records what the method name's suffixes resolved to.
+  std::ifstream cfg_in(dir / "config.json");
+  const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cfg.find("\"flow_samples\": 8"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("\"embedding_features\": 4"), std::string::npos) << cfg;
   fs::remove_all(dir);
 }
 

@@ -29,9 +29,14 @@ struct MLPEnergyOptions {
   TORCH_ARG(int64_t, hidden) = 128;
   TORCH_ARG(int64_t, depth) = 2;
   TORCH_ARG(nn::Activation, activation) = nn::Activation::silu;
+  /// Learned context embedding: E_ψ(x, c) = MLP([x, embed(c)]) with embed an MLP context_features ->
+  /// embedding_hidden x embedding_depth -> embedding_features. 0: the raw context.
+  TORCH_ARG(int64_t, embedding_features) = 0;
+  TORCH_ARG(int64_t, embedding_hidden) = 64;
+  TORCH_ARG(int64_t, embedding_depth) = 2;
 };
 
-/// E_ψ(x, c) = MLP([x, c]) with a scalar output.
+/// E_ψ(x, c) = MLP([x, c]) (or MLP([x, embed(c)])) with a scalar output.
 class MLPEnergyImpl : public EnergyImpl {
  public:
   explicit MLPEnergyImpl(MLPEnergyOptions options);
@@ -42,6 +47,8 @@ class MLPEnergyImpl : public EnergyImpl {
 
   MLPEnergyOptions options;
   nn::MLP net{nullptr};
+  /// Empty unless options.embedding_features() > 0.
+  nn::MLP embedding{nullptr};
 };
 TORCH_MODULE(MLPEnergy);
 

@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "jeffreys/nn/mlp.h"
 #include "jeffreys/transforms/transform.h"
 
 namespace jeffreys::flows {
@@ -17,8 +18,10 @@ torch::Tensor standard_normal_log_prob(const torch::Tensor& z);
 
 class FlowImpl : public torch::nn::Module {
  public:
-  /// Transforms are applied in order in the x -> z direction.
-  FlowImpl(int64_t features, int64_t context_features, std::vector<transforms::TransformPtr> transforms);
+  /// Transforms are applied in order in the x -> z direction. A defined `embedding` maps the
+  /// context ([B, context_features]) to what the transforms are conditioned on; it trains with the flow.
+  FlowImpl(int64_t features, int64_t context_features, std::vector<transforms::TransformPtr> transforms,
+           nn::MLP embedding = nullptr);
 
   /// log p(x | context), shape [B]. `context`: [B, context_features] or undefined.
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& context = {});
@@ -36,13 +39,18 @@ class FlowImpl : public torch::nn::Module {
   int64_t features() const { return features_; }
   int64_t context_features() const { return context_features_; }
   const std::vector<transforms::TransformPtr>& transforms() const { return transforms_; }
+  /// The learned context embedding, or an empty holder.
+  const nn::MLP& embedding() const { return embedding_; }
   /// dtype and device of the model (a zero-size buffer that follows `to()`).
   torch::TensorOptions tensor_options() const { return reference_.options(); }
 
  private:
   void check_context(const torch::Tensor& context, int64_t rows) const;
+  /// The context the transforms see: embedded when the flow has an embedding.
+  torch::Tensor conditioner_context(const torch::Tensor& context);
   int64_t features_, context_features_;
   std::vector<transforms::TransformPtr> transforms_;
+  nn::MLP embedding_{nullptr};
   torch::nn::ModuleList layers_;
   torch::Tensor reference_;
 };

@@ -40,6 +40,12 @@ struct FlowOptions {
   TORCH_ARG(bool, zero_init) = false;
   /// Seed for random permutations.
   TORCH_ARG(uint64_t, seed) = 0;
+  /// Learned context embedding (conditional flows): an MLP context_features -> embedding_hidden x
+  /// embedding_depth -> embedding_features, trained with the flow, whose output every conditioner
+  /// receives instead of the raw context. 0: the conditioners see the raw context.
+  TORCH_ARG(int64_t, embedding_features) = 0;
+  TORCH_ARG(int64_t, embedding_hidden) = 64;
+  TORCH_ARG(int64_t, embedding_depth) = 2;
 };
 
 Flow make_flow(const FlowOptions& options);

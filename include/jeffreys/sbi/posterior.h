@@ -17,9 +17,10 @@
 namespace jeffreys::sbi {
 
 struct PosteriorOptions {
-  /// A preset of constrained::formulation_by_name with optional suffixes, "<preset>[-F<w>][-K<k>][-warm]":
-  /// "npe" is "mle-flow"; -F<w> sets the forward term's weight (e.g. "jeffreys-F10"), -K<k> the flow
-  /// samples per context, -warm trains F and P until the stopping rule first fires, then restarts
+  /// A preset of constrained::formulation_by_name with optional suffixes,
+  /// "<preset>[-F<w>][-K<k>][-E<n>][-warm]": "npe" is "mle-flow"; -F<w> sets the forward term's weight
+  /// (e.g. "jeffreys-F10"), -K<k> the flow samples per context, -E<n> learned context embeddings
+  /// of n features (embedding_features), -warm trains F and P until the stopping rule first fires, then restarts
   /// from that best state with the full formulation (the reverse term switched on once the proxy
   /// fits). Or a custom formulation.
   std::string method = "npe";
@@ -29,6 +30,9 @@ struct PosteriorOptions {
   int64_t layers = 5, hidden = 50, bins = 10;
   double bound = 3.0;
   int64_t energy_hidden = 50, energy_depth = 2;
+  /// Learned context embedding: > 0 gives the flow (and the energy) an MLP x -> embedding_hidden x 2
+  /// -> embedding_features in front of their conditioning (sbi's embedding_net). 0: the z-scored x.
+  int64_t embedding_features = 0, embedding_hidden = 64;
   double lr = 5e-4, lr_proxy = 5e-4;
   /// min(batch_size, training pairs) pairs per step (sbibm: 10,000).
   int64_t batch_size = 10000;
