@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "csv_number.h"
 #include "jeffreys/core/allocator.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/threads.h"
@@ -237,13 +238,6 @@ std::vector<std::string> columns_for(const Setup& s) {
   return c;
 }
 
-std::string format_number(double v) {
-  if (std::isnan(v)) return "";
-  std::ostringstream o;
-  o << std::setprecision(10) << v;
-  return o.str();
-}
-
 void write_metrics(const std::string& path, const std::vector<std::string>& cols, const std::vector<MetricsRow>& rows) {
   std::ostringstream o;
   for (size_t i = 0; i < cols.size(); ++i) o << (i ? "," : "") << cols[i];
@@ -251,7 +245,7 @@ void write_metrics(const std::string& path, const std::vector<std::string>& cols
   for (const auto& r : rows) {
     for (size_t i = 0; i < cols.size(); ++i) {
       auto it = r.find(cols[i]);
-      o << (i ? "," : "") << format_number(it == r.end() ? kNaN : it->second);
+      o << (i ? "," : "") << detail::csv_number(it == r.end() ? kNaN : it->second);
     }
     o << "\n";
   }

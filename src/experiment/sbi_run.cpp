@@ -8,6 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "csv_number.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/threads.h"
 #include "jeffreys/metrics/c2st.h"
@@ -23,13 +24,6 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
-
-std::string csv_number(double v) {
-  if (std::isnan(v)) return "";
-  std::ostringstream o;
-  o << std::setprecision(10) << v;
-  return o.str();
 }
 
 /// Pairwise marginals of the first dimensions: one row per pair, one column per sample set, all
@@ -128,7 +122,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     for (size_t i = 0; i < out.training.columns.size(); ++i) csv << (i ? "," : "") << out.training.columns[i];
     csv << "\n";
     for (const auto& row : out.training.rows) {
-      for (size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << csv_number(row[i]);
+      for (size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << detail::csv_number(row[i]);
       csv << "\n";
     }
     write_file_atomically(dir + "/training.csv", csv.str());
@@ -187,7 +181,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n";
   for (const auto& s : out.scores)
     csv << o.task << "," << o.budget << "," << method_name << "," << s.sampler << "," << o.seed << "," << s.observation
-        << "," << csv_number(s.c2st) << "," << csv_number(out.train_seconds) << "\n";
+        << "," << detail::csv_number(s.c2st) << "," << detail::csv_number(out.train_seconds) << "\n";
   write_file_atomically(dir + "/c2st.csv", csv.str());
   return out;
 }
