@@ -106,4 +106,36 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   ::unsetenv("JEFFREYS_SBIBM_DIR");
 }
 
+TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed) {
+  namespace ex = jeffreys::experiment;
+  const auto out = fs::temp_directory_path() / ("jeffreys_sbir_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  auto write_run = [&](const std::string& method, int seed, double c1, double c2) {
+    const auto dir = out / "runs" / ("two_moons__100__" + method + "__s" + std::to_string(seed));
+    fs::create_directories(dir);
+    std::ofstream(dir / "c2st.csv") << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n"
+                                    << "two_moons,100," << method << ",flow," << seed << ",1," << c1 << ",2\n"
+                                    << "two_moons,100," << method << ",flow," << seed << ",2," << c2 << ",2\n";
+  };
+  write_run("npe", 0, 0.6, 0.8);  // seed mean 0.7
+  write_run("npe", 1, 0.8, 1.0);  // seed mean 0.9: mean 0.8, std (unbiased) 0.141
+  write_run("jeffreys", 0, 0.5, 0.7);
+  ex::SbiBenchmarkConfig c;
+  c.file = "test.toml";
+  c.tasks = {"two_moons"};
+  c.budgets = {100};
+  c.methods = {"npe", "jeffreys"};
+  c.seeds = {0, 1};
+  c.observations = {1, 2};
+  ex::report_sbi_benchmark(c, out.string());
+  std::ifstream in(out / "results.md");
+  const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(md.find("| two_moons | 100 | – | 0.800 ± 0.141 (2) | 0.600 (1) |"), std::string::npos) << md;
+  std::ifstream csv(out / "results.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 1 + 6);
+  fs::remove_all(out);
+}
+
 }  // namespace
