@@ -33,7 +33,9 @@ plot::Image pair_plot(const std::vector<std::pair<std::string, torch::Tensor>>& 
   const int64_t d = std::min<int64_t>(ref.size(1), max_dims);
   std::vector<plot::Image> panels;
   auto q = [&](int64_t j, double p) { return torch::quantile(ref.select(1, j), p).item<double>(); };
-  auto opts = plot::ScatterOptions().width(260).height(260).point_radius(1.0).alpha(0.25);
+  // 340 px: "reference: theta1 vs theta2" fits at the normal text size, so every panel of a row
+  // has the same title band and the panels line up.
+  auto opts = plot::ScatterOptions().width(340).height(340).point_radius(1.0).alpha(0.25);
   const int64_t shown = std::min<int64_t>(ref.size(0), 3000);
   int columns = static_cast<int>(sets.size());
   if (d == 1) {
