@@ -88,6 +88,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   cfg["posterior_samples"] = o.posterior_samples;
   cfg["proxy_proposals"] = o.proxy_proposals;
   cfg["c2st_folds"] = o.c2st_folds;
+  cfg["threads"] = o.threads;  // the summation order, hence the trajectory, depends on it
   // The estimator's options: the method name's suffixes (-K, -E) are resolved there.
   const auto& p = estimator.options();
   cfg["posterior"] = {{"flow", "nsf"},          {"layers", p.layers},
