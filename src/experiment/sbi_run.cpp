@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "csv_number.h"
+#include "jeffreys/core/allocator.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/threads.h"
 #include "jeffreys/metrics/c2st.h"
@@ -68,6 +69,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   auto task = simulators::make_task(o.task);
   if (o.threads < 1) throw std::invalid_argument("threads must be >= 1");
   set_num_threads(o.threads);
+  keep_freed_memory();
   if (o.budget < 10) throw std::invalid_argument("--budget must be >= 10, got " + std::to_string(o.budget));
   std::vector<int> numbers = o.observation_numbers;
   if (numbers.empty()) numbers = simulators::observation_numbers(o.observations);

@@ -29,4 +29,14 @@ std::pair<torch::Tensor, torch::Tensor> rq_spline_forward(const torch::Tensor& x
 std::pair<torch::Tensor, torch::Tensor> rq_spline_inverse(const torch::Tensor& y, const torch::Tensor& params,
                                                           const SplineShape& shape);
 
+/// The same two maps written as LibTorch tensor operations. rq_spline_forward/inverse use them on
+/// other devices; on CPU they run a fused kernel (one pass forward, one backward) with the same
+/// mathematics, and tests compare the two.
+std::pair<torch::Tensor, torch::Tensor> rq_spline_forward_composite(const torch::Tensor& x,
+                                                                    const torch::Tensor& params,
+                                                                    const SplineShape& shape);
+std::pair<torch::Tensor, torch::Tensor> rq_spline_inverse_composite(const torch::Tensor& y,
+                                                                    const torch::Tensor& params,
+                                                                    const SplineShape& shape);
+
 }  // namespace jeffreys::functional
