@@ -1,6 +1,7 @@
 #include "jeffreys/experiment/sbi_benchmark.h"
 
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -75,7 +76,8 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   SbiBenchmarkConfig c;
   c.file = path;
   detail::only(path, root, "",
-               {"tasks", "budgets", "methods", "seeds", "observations_root", "observations", "args", "reference"});
+               {"tasks", "budgets", "more_budgets", "methods", "seeds", "observations_root", "observations", "args",
+                "reference"});
   c.tasks = required_list<std::string>(path, root, "tasks");
   c.budgets = required_list<int64_t>(path, root, "budgets");
   c.methods = required_list<std::string>(path, root, "methods");
@@ -90,6 +92,20 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   for (const auto& t : c.tasks)
     if (!fs::exists(c.observations_root + "/" + t))
       fail(path, o, "observations_root", "no folder '" + c.observations_root + "/" + t + "' for task '" + t + "'");
+  if (const auto* m = root.get("more_budgets")) {
+    if (!m->is_table()) fail(path, m, "more_budgets", "must be a table: task = [budget, ...]");
+    for (const auto& [task, node] : *m->as_table()) {
+      const std::string name(task.str());
+      const std::string key = "more_budgets." + name;
+      if (std::find(c.tasks.begin(), c.tasks.end(), name) == c.tasks.end())
+        fail(path, &node, key, "names a task that is not in 'tasks'");
+      if (!node.is_array()) fail(path, &node, key, "must be a list of budgets");
+      for (const auto& v : *node.as_array()) {
+        if (!v.is_integer() || *v.value<int64_t>() < 10) fail(path, &v, key, "budgets must be integers >= 10");
+        c.more_budgets[name].push_back(*v.value<int64_t>());
+      }
+    }
+  }
   if (const auto* r = root.get("reference")) {
     if (!r->is_table()) fail(path, r, "reference", "must be a table: task = { \"1000\" = c2st, ... }");
     for (const auto& [task, node] : *r->as_table()) {
@@ -105,6 +121,25 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   return c;
 }
 
+std::vector<int64_t> SbiBenchmarkConfig::budgets_for(const std::string& task) const {
+  std::set<int64_t> all(budgets.begin(), budgets.end());
+  if (auto it = more_budgets.find(task); it != more_budgets.end()) all.insert(it->second.begin(), it->second.end());
+  return {all.begin(), all.end()};
+}
+
+std::vector<int64_t> SbiBenchmarkConfig::all_budgets() const {
+  std::set<int64_t> all(budgets.begin(), budgets.end());
+  for (const auto& [task, extra] : more_budgets) all.insert(extra.begin(), extra.end());
+  return {all.begin(), all.end()};
+}
+
+namespace {
+bool has_budget(const SbiBenchmarkConfig& c, const std::string& task, int64_t budget) {
+  const auto b = c.budgets_for(task);
+  return std::find(b.begin(), b.end(), budget) != b.end();
+}
+}  // namespace
+
 int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options) {
   if (options.executable.empty() || !fs::exists(options.executable))
     throw std::invalid_argument("sbi benchmark: the jeffreys executable '" + options.executable + "' does not exist");
@@ -115,9 +150,10 @@ int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, c
   int64_t planned = 0, skipped = 0;
   // Seed-major, then small budgets first: a benchmark stopped early has every method for its first seeds.
   for (uint64_t seed : c.seeds)
-    for (int64_t budget : c.budgets)
+    for (int64_t budget : c.all_budgets())
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
+          if (!has_budget(c, task, budget)) continue;
           ++planned;
           const auto name = run_name(task, budget, method, seed);
           const auto dir = out + "/runs/" + name;
@@ -160,9 +196,10 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
   fs::create_directories(out);
   std::vector<Row> rows;
   for (uint64_t seed : c.seeds)
-    for (int64_t budget : c.budgets)
+    for (int64_t budget : c.all_budgets())
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
+          if (!has_budget(c, task, budget)) continue;
           auto r = read_c2st(out + "/runs/" + run_name(task, budget, method, seed) + "/c2st.csv");
           rows.insert(rows.end(), r.begin(), r.end());
         }
@@ -215,7 +252,7 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
   for (size_t i = 0; i < cols.size(); ++i) md << "---|";
   md << "\n";
   for (const auto& task : c.tasks)
-    for (int64_t budget : c.budgets) {
+    for (int64_t budget : c.budgets_for(task)) {
       bool any = false;
       std::ostringstream line;
       line << "| " << task << " | " << budget << " | ";

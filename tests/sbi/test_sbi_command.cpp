@@ -81,6 +81,9 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   auto full = ex::load_sbi_benchmark(dir + "benchmark.toml");
   EXPECT_EQ(full.tasks.size(), 8u);
   EXPECT_EQ(full.budgets, (std::vector<int64_t>{100, 300, 1000, 10000}));
+  EXPECT_EQ(full.budgets_for("slcp"), (std::vector<int64_t>{100, 300, 1000, 10000, 100000}));
+  EXPECT_EQ(full.budgets_for("sir"), full.budgets);
+  EXPECT_EQ(full.all_budgets().back(), 100000);
   EXPECT_DOUBLE_EQ(full.reference.at("slcp").at(10000), 0.901);
   EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
@@ -101,6 +104,9 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\nbudget = 3\n",
                ":6: key 'budget'");
   expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [\"many\"]\nmethods = [\"npe\"]\nseeds = [0]\n", ":3: key 'budgets'");
+  expect_error(root + "tasks = [\"two_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\n"
+                      "more_budgets = { slcp = [100000] }\n",
+               ":6: key 'more_budgets.slcp'");
   expect_error(root + "tasks = [\"three_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\n", "three_moons");
   fs::remove(tmp);
   ::unsetenv("JEFFREYS_SBIBM_DIR");
@@ -110,20 +116,23 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   namespace ex = jeffreys::experiment;
   const auto out = fs::temp_directory_path() / ("jeffreys_sbir_" + std::to_string(::getpid()));
   fs::remove_all(out);
-  auto write_run = [&](const std::string& method, int seed, double c1, double c2) {
-    const auto dir = out / "runs" / ("two_moons__100__" + method + "__s" + std::to_string(seed));
+  auto write_run = [&](const std::string& method, int seed, double c1, double c2, int budget = 100) {
+    const std::string b = std::to_string(budget);
+    const auto dir = out / "runs" / ("two_moons__" + b + "__" + method + "__s" + std::to_string(seed));
     fs::create_directories(dir);
     std::ofstream(dir / "c2st.csv") << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n"
-                                    << "two_moons,100," << method << ",flow," << seed << ",1," << c1 << ",2\n"
-                                    << "two_moons,100," << method << ",flow," << seed << ",2," << c2 << ",2\n";
+                                    << "two_moons," << b << "," << method << ",flow," << seed << ",1," << c1 << ",2\n"
+                                    << "two_moons," << b << "," << method << ",flow," << seed << ",2," << c2 << ",2\n";
   };
   write_run("npe", 0, 0.6, 0.8);  // seed mean 0.7
   write_run("npe", 1, 0.8, 1.0);  // seed mean 0.9: mean 0.8, std (unbiased) 0.141
   write_run("jeffreys", 0, 0.5, 0.7);
+  write_run("npe", 0, 0.55, 0.55, 100000);  // a budget listed for this task only (more_budgets)
   ex::SbiBenchmarkConfig c;
   c.file = "test.toml";
   c.tasks = {"two_moons"};
   c.budgets = {100};
+  c.more_budgets = {{"two_moons", {100000}}};
   c.methods = {"npe", "jeffreys"};
   c.seeds = {0, 1};
   c.observations = {1, 2};
@@ -131,10 +140,11 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   std::ifstream in(out / "results.md");
   const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(md.find("| two_moons | 100 | – | 0.800 ± 0.141 (2) | 0.600 (1) |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| two_moons | 100000 | – | 0.550 (1) | – |"), std::string::npos) << md;
   std::ifstream csv(out / "results.csv");
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
-  EXPECT_EQ(lines, 1 + 6);
+  EXPECT_EQ(lines, 1 + 8);
   fs::remove_all(out);
 }
 

@@ -13,7 +13,9 @@ namespace jeffreys::experiment {
 struct SbiBenchmarkConfig {
   std::string file;
   std::vector<std::string> tasks, methods;
+  /// Budgets for every task; `more_budgets` adds some for named tasks only (10^5 where it is affordable).
   std::vector<int64_t> budgets;
+  std::map<std::string, std::vector<int64_t>> more_budgets;
   std::vector<uint64_t> seeds;
   /// Folder holding <task>/obs_<k>/ (resolved against the benchmark file's folder; the environment
   /// variable JEFFREYS_SBIBM_DIR, when set, replaces it).
@@ -23,6 +25,11 @@ struct SbiBenchmarkConfig {
   std::vector<std::string> args;
   /// sbibm's published NPE C2ST: task -> budget -> value, shown beside ours.
   std::map<std::string, std::map<int64_t, double>> reference;
+
+  /// `budgets` plus the task's `more_budgets`, ascending, without repeats.
+  std::vector<int64_t> budgets_for(const std::string& task) const;
+  /// Every budget of any task, ascending.
+  std::vector<int64_t> all_budgets() const;
 };
 
 /// Reads a benchmark file; throws ConfigError naming the file, line and key.
