@@ -130,21 +130,22 @@ struct Bin {
 
 /// Knots of one axis from its bin fractions, ends pinned at ±B as in the composite path.
 template <typename T>
-inline void knots(const T* frac, int64_t K, T B, T* out) {
+inline void knots(const T* frac, int64_t stride, int64_t K, T B, T* out) {
   double acc = 0;
   out[0] = -B;
   for (int64_t j = 1; j < K; ++j) {
-    acc += frac[j - 1];
+    acc += frac[(j - 1) * stride];
     out[j] = static_cast<T>(acc) * (2 * B) - B;
   }
   out[K] = B;
 }
 
 template <typename T>
-inline Bin<T> find_bin(T v, const T* fw, const T* fh, const T* dint, int64_t K, T B, bool by_height) {
+inline Bin<T> find_bin(T v, const T* fw, const T* fh, const T* dint, int64_t stride, int64_t K, T B,
+                       bool by_height) {
   T kw[kMaxBins + 1], kh[kMaxBins + 1];
-  knots(fw, K, B, kw);
-  knots(fh, K, B, kh);
+  knots(fw, stride, K, B, kw);
+  knots(fh, stride, K, B, kh);
   const T* edges = by_height ? kh : kw;
   int64_t k = 0;
   for (int64_t j = 1; j < K; ++j) k += v >= edges[j];
@@ -154,8 +155,8 @@ inline Bin<T> find_bin(T v, const T* fw, const T* fh, const T* dint, int64_t K, 
   b.w = kw[k + 1] - kw[k];
   b.ch = kh[k];
   b.h = kh[k + 1] - kh[k];
-  b.d0 = k == 0 ? T(1) : dint[k - 1];
-  b.d1 = k == K - 1 ? T(1) : dint[k];
+  b.d0 = k == 0 ? T(1) : dint[(k - 1) * stride];
+  b.d1 = k == K - 1 ? T(1) : dint[k * stride];
   return b;
 }
 
@@ -207,29 +208,30 @@ inline T solve_theta(const Bin<T>& b, T yc) {
 /// Gradients on the bin's quantities, pushed back to the fractions and interior derivatives.
 /// Knot j (1 <= j < K) is 2B Σ_{i<j} frac_i - B; knots 0 and K are pinned constants.
 template <typename T>
-inline void scatter_bin_grads(const Bin<T>& b, int64_t K, T B, T g_cw, T g_w, T g_ch, T g_h, T g_d0, T g_d1,
-                              T* gfw, T* gfh, T* gd) {
+inline void scatter_bin_grads(const Bin<T>& b, int64_t stride, int64_t K, T B, T g_cw, T g_w, T g_ch, T g_h,
+                              T g_d0, T g_d1, T* gfw, T* gfh, T* gd) {
   const T g_lo_w = g_cw - g_w, g_lo_h = g_ch - g_h;  // on knot k (through the left end and the size)
   const int64_t k = b.k;
   for (int64_t i = 0; i < K; ++i) {
     T sw = 0, sh = 0;
     if (k >= 1 && i < k) sw += g_lo_w, sh += g_lo_h;
     if (k + 1 <= K - 1 && i < k + 1) sw += g_w, sh += g_h;
-    gfw[i] = 2 * B * sw;
-    gfh[i] = 2 * B * sh;
+    gfw[i * stride] = 2 * B * sw;
+    gfh[i * stride] = 2 * B * sh;
   }
-  for (int64_t j = 0; j < K - 1; ++j) gd[j] = 0;
-  if (k >= 1) gd[k - 1] += g_d0;
-  if (k <= K - 2) gd[k] += g_d1;
+  for (int64_t j = 0; j < K - 1; ++j) gd[j * stride] = 0;
+  if (k >= 1) gd[(k - 1) * stride] += g_d0;
+  if (k <= K - 2) gd[k * stride] += g_d1;
 }
 
 class FusedSpline : public torch::autograd::Function<FusedSpline> {
  public:
-  /// v [M]; fw, fh [M, K] bin fractions; dint [M, K-1] interior derivatives; all contiguous.
+  /// v [N, d]; fw, fh [N, K, d] bin fractions; dint [N, K-1, d] interior derivatives; all contiguous.
+  /// Parameter-major like the conditioners' output, so that no transposed copy is needed.
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& v,
                                                 const torch::Tensor& fw, const torch::Tensor& fh,
                                                 const torch::Tensor& dint, double bound, bool inverse) {
-    const int64_t M = v.size(0), K = fw.size(1);
+    const int64_t N = v.size(0), d = v.size(1), K = fw.size(1);
     auto out = torch::empty_like(v);
     auto lad = torch::empty_like(v);
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "rq_spline_fused_forward", [&] {
@@ -241,14 +243,15 @@ class FusedSpline : public torch::autograd::Function<FusedSpline> {
       const T* dp = dint.data_ptr<T>();
       T* op = out.data_ptr<T>();
       T* lp = lad.data_ptr<T>();
-      for (int64_t m = 0; m < M; ++m) {
+      for (int64_t m = 0; m < N * d; ++m) {
         const T x = vp[m];
         if (!(x >= -B && x <= B)) {
           op[m] = x;
           lp[m] = 0;
           continue;
         }
-        const auto b = find_bin(x, fwp + m * K, fhp + m * K, dp + m * (K - 1), K, B, inverse);
+        const int64_t n = m / d, j = m % d;
+        const auto b = find_bin(x, fwp + n * K * d + j, fhp + n * K * d + j, dp + n * (K - 1) * d + j, d, K, B, inverse);
         const T delta = b.h / b.w;
         if (!inverse) {
           const T theta = (x - b.cw) / b.w, t1 = theta * (1 - theta);
@@ -274,7 +277,7 @@ class FusedSpline : public torch::autograd::Function<FusedSpline> {
     const auto &v = saved[0], &fw = saved[1], &fh = saved[2], &dint = saved[3];
     const double bound = ctx->saved_data["bound"].toDouble();
     const bool inverse = ctx->saved_data["inverse"].toBool();
-    const int64_t M = v.size(0), K = fw.size(1);
+    const int64_t N = v.size(0), d = v.size(1), K = fw.size(1);
     auto g_out = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(v);
     auto g_lad = grads[1].defined() ? grads[1].contiguous() : torch::zeros_like(v);
     auto g_v = torch::empty_like(v);
@@ -294,19 +297,19 @@ class FusedSpline : public torch::autograd::Function<FusedSpline> {
       T* gfwp = g_fw.data_ptr<T>();
       T* gfhp = g_fh.data_ptr<T>();
       T* gdp = g_d.data_ptr<T>();
-      for (int64_t m = 0; m < M; ++m) {
+      for (int64_t m = 0; m < N * d; ++m) {
         const T x = vp[m];
-        T* gfw_m = gfwp + m * K;
-        T* gfh_m = gfhp + m * K;
-        T* gd_m = gdp + m * (K - 1);
+        const int64_t n = m / d, j = m % d;
+        T* gfw_m = gfwp + n * K * d + j;
+        T* gfh_m = gfhp + n * K * d + j;
+        T* gd_m = gdp + n * (K - 1) * d + j;
         if (!(x >= -B && x <= B)) {  // identity tails: the parameters get no gradient
           gvp[m] = gop[m];
-          std::fill(gfw_m, gfw_m + K, T(0));
-          std::fill(gfh_m, gfh_m + K, T(0));
-          std::fill(gd_m, gd_m + K - 1, T(0));
+          for (int64_t i = 0; i < K; ++i) gfw_m[i * d] = 0, gfh_m[i * d] = 0;
+          for (int64_t i = 0; i < K - 1; ++i) gd_m[i * d] = 0;
           continue;
         }
-        const auto b = find_bin(x, fwp + m * K, fhp + m * K, dp + m * (K - 1), K, B, inverse);
+        const auto b = find_bin(x, fwp + n * K * d + j, fhp + n * K * d + j, dp + n * (K - 1) * d + j, d, K, B, inverse);
         const T delta = b.h / b.w;
         T g_cw, g_w, g_ch, g_h, g_d0, g_d1;
         if (!inverse) {
@@ -335,7 +338,7 @@ class FusedSpline : public torch::autograd::Function<FusedSpline> {
           g_d0 = -lambda * f.d0 + l.d0;
           g_d1 = -lambda * f.d1 + l.d1;
         }
-        scatter_bin_grads(b, K, B, g_cw, g_w, g_ch, g_h, g_d0, g_d1, gfw_m, gfh_m, gd_m);
+        scatter_bin_grads(b, d, K, B, g_cw, g_w, g_ch, g_h, g_d0, g_d1, gfw_m, gfh_m, gd_m);
       }
     });
     return {g_v, g_fw, g_fh, g_d, torch::Tensor(), torch::Tensor()};
@@ -353,17 +356,18 @@ std::pair<torch::Tensor, torch::Tensor> fused(const torch::Tensor& v, const torc
   const int64_t K = s.bins;
   TORCH_CHECK(params.dim() == v.dim() + 1 && params.sizes().slice(0, v.dim()) == v.sizes(),
               "rational-quadratic spline: params ", params.sizes(), " do not match input ", v.sizes());
+  // Parameter-major [rows, P, d]: for the coupling layers' [B, d, P] views this is the conditioner's
+  // own contiguous output, and the softmax then runs over contiguous blocks of d values.
+  const int64_t d = v.size(-1);
+  auto pm = params.transpose(-1, -2).reshape({-1, 3 * K - 1, d});
   auto fractions = [&](int64_t start, double min_size) {
-    auto f = torch::softmax(params.narrow(-1, start, K), -1) * (1.0 - min_size * K) + min_size;
-    return f.reshape({-1, K}).contiguous();
+    return torch::softmax(pm.narrow(1, start, K).contiguous(), 1) * (1.0 - min_size * K) + min_size;
   };
   auto fw = fractions(0, s.min_bin_width);
   auto fh = fractions(K, s.min_bin_height);
-  auto dint = (torch::nn::functional::softplus(params.narrow(-1, 2 * K, K - 1) + unit_derivative_shift(s)) +
-               s.min_derivative)
-                  .reshape({-1, K - 1})
-                  .contiguous();
-  auto r = FusedSpline::apply(v.reshape({-1}).contiguous(), fw, fh, dint, s.bound, inverse);
+  auto dint = torch::nn::functional::softplus(pm.narrow(1, 2 * K, K - 1) + unit_derivative_shift(s)) + s.min_derivative;
+  auto r = FusedSpline::apply(v.reshape({-1, d}).contiguous(), fw.contiguous(), fh.contiguous(), dint.contiguous(),
+                              s.bound, inverse);
   return {r[0].view(v.sizes()), r[1].view(v.sizes())};
 }
 

@@ -169,8 +169,11 @@ TEST(RationalQuadraticSpline, FusedKernelMatchesCompositeValuesAndGradients) {
                                   (dtype == torch::kDouble ? ", double" : ", float");
         EXPECT_LT(max_abs_diff(fused.out, ref.out), tol) << where;
         EXPECT_LT(max_abs_diff(fused.lad, ref.lad), tol) << where;
-        EXPECT_LT(max_abs_diff(fused.g_in, ref.g_in), tol * 10) << where;
-        EXPECT_LT(max_abs_diff(fused.g_params, ref.g_params), tol * 10) << where;
+        // Gradients relative to their largest value: where the spline is steep, float rounding of
+        // the bin fractions alone moves 1/slope by more than any absolute tolerance.
+        const double gi = 1 + ref.g_in.abs().max().item<double>(), gp = 1 + ref.g_params.abs().max().item<double>();
+        EXPECT_LT(max_abs_diff(fused.g_in, ref.g_in) / gi, tol * 10) << where << ", largest " << gi;
+        EXPECT_LT(max_abs_diff(fused.g_params, ref.g_params) / gp, tol * 10) << where << ", largest " << gp;
         // The comparison has teeth: the gradients are far from zero.
         EXPECT_GT(ref.g_params.abs().max().item<double>(), 0.1) << where;
       }
