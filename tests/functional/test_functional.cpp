@@ -199,6 +199,24 @@ TEST(RationalQuadraticSpline, FusedKernelAcceptsStridedParameterViews) {
   EXPECT_LT(max_abs_diff(g1, g2), 1e-9);
 }
 
+// Large enough to be split over intra-op threads: the split changes nothing.
+TEST(RationalQuadraticSpline, FusedKernelGivesTheSameResultOnTwoThreads) {
+  torch::manual_seed(9);
+  const auto s = shape(8, 3.0);
+  auto x = torch::randn({20000, 3}, kD) * 2;
+  auto p = random_params(20000, 3, s);
+  const int before = at::get_num_threads();
+  at::set_num_threads(2);
+  auto [y2, l2] = F::rq_spline_inverse(x, p, s);
+  at::set_num_threads(1);
+  auto [y1, l1] = F::rq_spline_inverse(x, p, s);
+  at::set_num_threads(before);
+  EXPECT_TRUE(torch::equal(y1, y2));
+  EXPECT_TRUE(torch::equal(l1, l2));
+  auto [yc, lc] = F::rq_spline_inverse_composite(x, p, s);
+  EXPECT_LT(max_abs_diff(y2, yc), 1e-9);
+}
+
 TEST(RationalQuadraticSpline, RejectsWrongParameterCount) {
   const auto s = shape(8);
   auto x = torch::zeros({3, 2}, kD);
