@@ -110,54 +110,90 @@ std::pair<torch::Tensor, torch::Tensor> rq_spline_inverse_composite(const torch:
 
 }  // namespace jeffreys::functional
 
+
 // ---------------------------------------------------------------------------------------------
-// Fused CPU path. The softmax and softplus that turn raw parameters into bin fractions and knot
-// derivatives stay LibTorch ops (vectorised, with their own backward); everything after them
-// (cumulative knots, bin search, gathers, the rational-quadratic formula, its inverse and all
-// their derivatives) is one pass per element forward and one backward, instead of some forty
-// tensor operations over [n, d] and [n, d, bins] each way.
+// Fused CPU path: from the conditioner's raw parameters to {y, log|dy/dx|} in one pass per
+// element forward and one backward (softmax of the bin sizes, knots, bin search, the two knot
+// derivatives the bin needs, the rational-quadratic formula or its inverse, and all their
+// derivatives), instead of some fifty tensor operations over [n, d] and [n, d, bins] each way.
 namespace jeffreys::functional {
 namespace {
 
 constexpr int64_t kMaxBins = 64;
 
-/// The selected bin of one element: left knot and size on each axis, derivatives at both ends.
+/// Shape constants in the element type.
 template <typename T>
-struct Bin {
-  int64_t k;
-  T cw, w, ch, h, d0, d1;
+struct Consts {
+  int64_t K;
+  T B, min_w, min_h, min_d, shift;
 };
+
+/// Softmax of K raw values spaced `stride` apart, and the bin fractions s (1 - K m) + m.
+template <typename T>
+inline void bin_fractions(const T* raw, int64_t stride, int64_t K, T min_size, T* soft, T* frac) {
+  T mx = raw[0];
+  for (int64_t i = 1; i < K; ++i) mx = std::max(mx, raw[i * stride]);
+  T sum = 0;
+  for (int64_t i = 0; i < K; ++i) sum += soft[i] = std::exp(raw[i * stride] - mx);
+  const T inv = 1 / sum, scale = 1 - min_size * static_cast<T>(K);
+  for (int64_t i = 0; i < K; ++i) {
+    soft[i] *= inv;
+    frac[i] = soft[i] * scale + min_size;
+  }
+}
 
 /// Knots of one axis from its bin fractions, ends pinned at ±B as in the composite path.
 template <typename T>
-inline void knots(const T* frac, int64_t stride, int64_t K, T B, T* out) {
+inline void knots(const T* frac, int64_t K, T B, T* out) {
   double acc = 0;
   out[0] = -B;
   for (int64_t j = 1; j < K; ++j) {
-    acc += frac[(j - 1) * stride];
+    acc += frac[j - 1];
     out[j] = static_cast<T>(acc) * (2 * B) - B;
   }
   out[K] = B;
 }
 
+/// LibTorch's softplus (threshold 20) and its derivative.
 template <typename T>
-inline Bin<T> find_bin(T v, const T* fw, const T* fh, const T* dint, int64_t stride, int64_t K, T B,
-                       bool by_height) {
-  T kw[kMaxBins + 1], kh[kMaxBins + 1];
-  knots(fw, stride, K, B, kw);
-  knots(fh, stride, K, B, kh);
+inline T softplus(T z) {
+  return z > T(20) ? z : std::log1p(std::exp(z));
+}
+template <typename T>
+inline T softplus_grad(T z) {
+  return z > T(20) ? T(1) : 1 / (1 + std::exp(-z));
+}
+
+/// One element's spline: the softmaxes of both axes (kept for the backward pass) and the bin that
+/// the input falls in, with its left knot and size on each axis and the derivatives at its ends.
+template <typename T>
+struct Element {
+  T soft_w[kMaxBins], soft_h[kMaxBins];
+  int64_t k;
+  T cw, w, ch, h, d0, d1;
+};
+
+/// raw: the element's parameters, parameter i at raw[i * stride] (widths, heights, derivatives).
+template <typename T>
+inline void locate(T v, const T* raw, int64_t stride, const Consts<T>& c, bool by_height, Element<T>* e) {
+  const int64_t K = c.K;
+  T fw[kMaxBins], fh[kMaxBins], kw[kMaxBins + 1], kh[kMaxBins + 1];
+  bin_fractions(raw, stride, K, c.min_w, e->soft_w, fw);
+  bin_fractions(raw + K * stride, stride, K, c.min_h, e->soft_h, fh);
+  knots(fw, K, c.B, kw);
+  knots(fh, K, c.B, kh);
   const T* edges = by_height ? kh : kw;
   int64_t k = 0;
   for (int64_t j = 1; j < K; ++j) k += v >= edges[j];
-  Bin<T> b;
-  b.k = k;
-  b.cw = kw[k];
-  b.w = kw[k + 1] - kw[k];
-  b.ch = kh[k];
-  b.h = kh[k + 1] - kh[k];
-  b.d0 = k == 0 ? T(1) : dint[(k - 1) * stride];
-  b.d1 = k == K - 1 ? T(1) : dint[k * stride];
-  return b;
+  e->k = k;
+  e->cw = kw[k];
+  e->w = kw[k + 1] - kw[k];
+  e->ch = kh[k];
+  e->h = kh[k + 1] - kh[k];
+  // Interior knot j has derivative softplus(raw + shift) + min; the two ends have 1.
+  const T* rd = raw + 2 * K * stride;
+  e->d0 = k == 0 ? T(1) : softplus(rd[(k - 1) * stride] + c.shift) + c.min_d;
+  e->d1 = k == K - 1 ? T(1) : softplus(rd[k * stride] + c.shift) + c.min_d;
 }
 
 /// y(θ) = ch + h A / den and lad = log(δ² Q) - 2 log den, with their vector-Jacobian products
@@ -196,7 +232,7 @@ inline T log_derivative(T theta, T delta, T d0, T d1) {
 
 /// θ of the bin for an output value (the stable root of the quadratic, as in the composite path).
 template <typename T>
-inline T solve_theta(const Bin<T>& b, T yc) {
+inline T solve_theta(const Element<T>& b, T yc) {
   const T delta = b.h / b.w, dy = yc - b.ch, ss = b.d0 + b.d1 - 2 * delta;
   const T a = dy * ss + b.h * (delta - b.d0);
   const T bq = b.h * b.d0 - dy * ss;
@@ -205,71 +241,94 @@ inline T solve_theta(const Bin<T>& b, T yc) {
   return (2 * c) / (-bq - std::sqrt(disc));
 }
 
-/// Gradients on the bin's quantities, pushed back to the fractions and interior derivatives.
+/// Gradients on the bin's quantities, pushed back through the knots, the fractions' affine map and
+/// the softmax (widths, heights) and the softplus (the two derivatives) to the raw parameters.
 /// Knot j (1 <= j < K) is 2B Σ_{i<j} frac_i - B; knots 0 and K are pinned constants.
 template <typename T>
-inline void scatter_bin_grads(const Bin<T>& b, int64_t stride, int64_t K, T B, T g_cw, T g_w, T g_ch, T g_h,
-                              T g_d0, T g_d1, T* gfw, T* gfh, T* gd) {
+inline void raw_grads(const Element<T>& e, const T* raw, int64_t stride, const Consts<T>& c, T g_cw, T g_w, T g_ch,
+                      T g_h, T g_d0, T g_d1, T* g_raw) {
+  const int64_t K = c.K, k = e.k;
   const T g_lo_w = g_cw - g_w, g_lo_h = g_ch - g_h;  // on knot k (through the left end and the size)
-  const int64_t k = b.k;
+  T gw[kMaxBins], gh[kMaxBins];
+  T dot_w = 0, dot_h = 0;
+  const T sw = 2 * c.B * (1 - c.min_w * static_cast<T>(K)), sh = 2 * c.B * (1 - c.min_h * static_cast<T>(K));
   for (int64_t i = 0; i < K; ++i) {
-    T sw = 0, sh = 0;
-    if (k >= 1 && i < k) sw += g_lo_w, sh += g_lo_h;
-    if (k + 1 <= K - 1 && i < k + 1) sw += g_w, sh += g_h;
-    gfw[i * stride] = 2 * B * sw;
-    gfh[i * stride] = 2 * B * sh;
+    T aw = 0, ah = 0;
+    if (k >= 1 && i < k) aw += g_lo_w, ah += g_lo_h;
+    if (k + 1 <= K - 1 && i < k + 1) aw += g_w, ah += g_h;
+    gw[i] = aw * sw;  // gradient on softmax output i
+    gh[i] = ah * sh;
+    dot_w += gw[i] * e.soft_w[i];
+    dot_h += gh[i] * e.soft_h[i];
   }
+  for (int64_t i = 0; i < K; ++i) {
+    g_raw[i * stride] = e.soft_w[i] * (gw[i] - dot_w);
+    g_raw[(K + i) * stride] = e.soft_h[i] * (gh[i] - dot_h);
+  }
+  T* gd = g_raw + 2 * K * stride;
+  const T* rd = raw + 2 * K * stride;
   for (int64_t j = 0; j < K - 1; ++j) gd[j * stride] = 0;
-  if (k >= 1) gd[(k - 1) * stride] += g_d0;
-  if (k <= K - 2) gd[k * stride] += g_d1;
+  if (k >= 1) gd[(k - 1) * stride] = g_d0 * softplus_grad(rd[(k - 1) * stride] + c.shift);
+  if (k <= K - 2) gd[k * stride] = g_d1 * softplus_grad(rd[k * stride] + c.shift);
+}
+
+template <typename T>
+Consts<T> consts(const SplineShape& s) {
+  return {s.bins,
+          static_cast<T>(s.bound),
+          static_cast<T>(s.min_bin_width),
+          static_cast<T>(s.min_bin_height),
+          static_cast<T>(s.min_derivative),
+          static_cast<T>(unit_derivative_shift(s))};
 }
 
 class FusedSpline : public torch::autograd::Function<FusedSpline> {
  public:
-  /// v [N, d]; fw, fh [N, K, d] bin fractions; dint [N, K-1, d] interior derivatives; all contiguous.
-  /// Parameter-major like the conditioners' output, so that no transposed copy is needed.
+  /// v [N, d]; raw [N, 3K-1, d], contiguous: parameter-major like the conditioners' output, so
+  /// that no transposed copy is needed.
   static torch::autograd::variable_list forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& v,
-                                                const torch::Tensor& fw, const torch::Tensor& fh,
-                                                const torch::Tensor& dint, double bound, bool inverse) {
-    const int64_t N = v.size(0), d = v.size(1), K = fw.size(1);
+                                                const torch::Tensor& raw, SplineShape shape, bool inverse) {
+    const int64_t N = v.size(0), d = v.size(1), P = raw.size(1);
     auto out = torch::empty_like(v);
     auto lad = torch::empty_like(v);
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "rq_spline_fused_forward", [&] {
       using T = scalar_t;
-      const T B = static_cast<T>(bound);
+      const auto c = consts<T>(shape);
       const T* vp = v.data_ptr<T>();
-      const T* fwp = fw.data_ptr<T>();
-      const T* fhp = fh.data_ptr<T>();
-      const T* dp = dint.data_ptr<T>();
+      const T* rp = raw.data_ptr<T>();
       T* op = out.data_ptr<T>();
       T* lp = lad.data_ptr<T>();
       // Elements are independent: split them over the intra-op threads (one thread: a plain loop).
-      at::parallel_for(0, N * d, 4096, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) {
-        const T x = vp[m];
-        if (!(x >= -B && x <= B)) {
-          op[m] = x;
-          lp[m] = 0;
-          continue;
+      at::parallel_for(0, N * d, 2048, [&](int64_t m0, int64_t m1) {
+        Element<T> e;
+        for (int64_t m = m0; m < m1; ++m) {
+          const T x = vp[m];
+          if (!(x >= -c.B && x <= c.B)) {
+            op[m] = x;
+            lp[m] = 0;
+            continue;
+          }
+          locate(x, rp + (m / d) * P * d + m % d, d, c, inverse, &e);
+          const T delta = e.h / e.w;
+          if (!inverse) {
+            const T theta = (x - e.cw) / e.w, t1 = theta * (1 - theta);
+            const T den = delta + (e.d0 + e.d1 - 2 * delta) * t1;
+            op[m] = e.ch + e.h * (delta * theta * theta + e.d0 * t1) / den;
+            lp[m] = log_derivative(theta, delta, e.d0, e.d1);
+          } else {
+            const T theta = solve_theta(e, x);
+            op[m] = theta * e.w + e.cw;
+            lp[m] = -log_derivative(theta, delta, e.d0, e.d1);
+          }
         }
-        const int64_t n = m / d, j = m % d;
-        const auto b = find_bin(x, fwp + n * K * d + j, fhp + n * K * d + j, dp + n * (K - 1) * d + j, d, K, B, inverse);
-        const T delta = b.h / b.w;
-        if (!inverse) {
-          const T theta = (x - b.cw) / b.w, t1 = theta * (1 - theta);
-          const T den = delta + (b.d0 + b.d1 - 2 * delta) * t1;
-          op[m] = b.ch + b.h * (delta * theta * theta + b.d0 * t1) / den;
-          lp[m] = log_derivative(theta, delta, b.d0, b.d1);
-        } else {
-          const T theta = solve_theta(b, x);
-          op[m] = theta * b.w + b.cw;
-          lp[m] = -log_derivative(theta, delta, b.d0, b.d1);
-        }
-      }
       });
     });
-    ctx->save_for_backward({v, fw, fh, dint});
-    ctx->saved_data["bound"] = bound;
+    ctx->save_for_backward({v, raw});
+    ctx->saved_data["bins"] = shape.bins;
+    ctx->saved_data["bound"] = shape.bound;
+    ctx->saved_data["min_bin_width"] = shape.min_bin_width;
+    ctx->saved_data["min_bin_height"] = shape.min_bin_height;
+    ctx->saved_data["min_derivative"] = shape.min_derivative;
     ctx->saved_data["inverse"] = inverse;
     return {out, lad};
   }
@@ -277,77 +336,73 @@ class FusedSpline : public torch::autograd::Function<FusedSpline> {
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
     auto saved = ctx->get_saved_variables();
-    const auto &v = saved[0], &fw = saved[1], &fh = saved[2], &dint = saved[3];
-    const double bound = ctx->saved_data["bound"].toDouble();
+    const auto &v = saved[0], &raw = saved[1];
+    SplineShape shape;
+    shape.bins = ctx->saved_data["bins"].toInt();
+    shape.bound = ctx->saved_data["bound"].toDouble();
+    shape.min_bin_width = ctx->saved_data["min_bin_width"].toDouble();
+    shape.min_bin_height = ctx->saved_data["min_bin_height"].toDouble();
+    shape.min_derivative = ctx->saved_data["min_derivative"].toDouble();
     const bool inverse = ctx->saved_data["inverse"].toBool();
-    const int64_t N = v.size(0), d = v.size(1), K = fw.size(1);
+    const int64_t N = v.size(0), d = v.size(1), P = raw.size(1);
     auto g_out = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(v);
     auto g_lad = grads[1].defined() ? grads[1].contiguous() : torch::zeros_like(v);
     auto g_v = torch::empty_like(v);
-    auto g_fw = torch::empty_like(fw);
-    auto g_fh = torch::empty_like(fh);
-    auto g_d = torch::empty_like(dint);
+    auto g_raw = torch::empty_like(raw);
     AT_DISPATCH_FLOATING_TYPES(v.scalar_type(), "rq_spline_fused_backward", [&] {
       using T = scalar_t;
-      const T B = static_cast<T>(bound);
+      const auto c = consts<T>(shape);
       const T* vp = v.data_ptr<T>();
-      const T* fwp = fw.data_ptr<T>();
-      const T* fhp = fh.data_ptr<T>();
-      const T* dp = dint.data_ptr<T>();
+      const T* rp = raw.data_ptr<T>();
       const T* gop = g_out.data_ptr<T>();
       const T* glp = g_lad.data_ptr<T>();
       T* gvp = g_v.data_ptr<T>();
-      T* gfwp = g_fw.data_ptr<T>();
-      T* gfhp = g_fh.data_ptr<T>();
-      T* gdp = g_d.data_ptr<T>();
-      // Elements are independent: split them over the intra-op threads (one thread: a plain loop).
-      at::parallel_for(0, N * d, 4096, [&](int64_t m0, int64_t m1) {
-      for (int64_t m = m0; m < m1; ++m) {
-        const T x = vp[m];
-        const int64_t n = m / d, j = m % d;
-        T* gfw_m = gfwp + n * K * d + j;
-        T* gfh_m = gfhp + n * K * d + j;
-        T* gd_m = gdp + n * (K - 1) * d + j;
-        if (!(x >= -B && x <= B)) {  // identity tails: the parameters get no gradient
-          gvp[m] = gop[m];
-          for (int64_t i = 0; i < K; ++i) gfw_m[i * d] = 0, gfh_m[i * d] = 0;
-          for (int64_t i = 0; i < K - 1; ++i) gd_m[i * d] = 0;
-          continue;
+      T* grp = g_raw.data_ptr<T>();
+      at::parallel_for(0, N * d, 2048, [&](int64_t m0, int64_t m1) {
+        Element<T> e;
+        for (int64_t m = m0; m < m1; ++m) {
+          const T x = vp[m];
+          const int64_t offset = (m / d) * P * d + m % d;
+          T* g_m = grp + offset;
+          if (!(x >= -c.B && x <= c.B)) {  // identity tails: the parameters get no gradient
+            gvp[m] = gop[m];
+            for (int64_t i = 0; i < P; ++i) g_m[i * d] = 0;
+            continue;
+          }
+          locate(x, rp + offset, d, c, inverse, &e);
+          const T delta = e.h / e.w;
+          T g_cw, g_w, g_ch, g_h, g_d0, g_d1;
+          if (!inverse) {
+            const T theta = (x - e.cw) / e.w;
+            const auto p = spline_vjp(theta, delta, e.h, e.d0, e.d1, gop[m], glp[m]);
+            gvp[m] = p.theta / e.w;
+            g_cw = -p.theta / e.w;
+            g_w = -(p.theta * theta + p.delta * delta) / e.w;
+            g_ch = gop[m];
+            g_h = p.h_direct + p.delta / e.w;
+            g_d0 = p.d0;
+            g_d1 = p.d1;
+          } else {
+            // x = θ w + cw with θ defined implicitly by y = ch + h A(θ) / den(θ): differentiate
+            // the forward map instead of the quadratic formula (dθ = (dy - ∂y/∂q dq) / (∂y/∂θ)).
+            const T theta = solve_theta(e, x);
+            const auto f = spline_vjp(theta, delta, e.h, e.d0, e.d1, T(1), T(0));    // ∂y/∂·
+            const auto l = spline_vjp(theta, delta, e.h, e.d0, e.d1, T(0), -glp[m]);  // lad_inv = -lad
+            const T lambda = (gop[m] * e.w + l.theta) / f.theta;
+            gvp[m] = lambda;
+            const T g_delta = -lambda * f.delta + l.delta;
+            g_cw = gop[m];
+            g_w = gop[m] * theta - g_delta * delta / e.w;
+            g_ch = -lambda;
+            g_h = -lambda * f.h_direct + g_delta / e.w;
+            g_d0 = -lambda * f.d0 + l.d0;
+            g_d1 = -lambda * f.d1 + l.d1;
+          }
+          raw_grads(e, rp + offset, d, c, g_cw, g_w, g_ch, g_h, g_d0, g_d1, g_m);
         }
-        const auto b = find_bin(x, fwp + n * K * d + j, fhp + n * K * d + j, dp + n * (K - 1) * d + j, d, K, B, inverse);
-        const T delta = b.h / b.w;
-        T g_cw, g_w, g_ch, g_h, g_d0, g_d1;
-        if (!inverse) {
-          const T theta = (x - b.cw) / b.w;
-          const auto p = spline_vjp(theta, delta, b.h, b.d0, b.d1, gop[m], glp[m]);
-          gvp[m] = p.theta / b.w;
-          g_cw = -p.theta / b.w;
-          g_w = -(p.theta * theta + p.delta * delta) / b.w;
-          g_ch = gop[m];
-          g_h = p.h_direct + p.delta / b.w;
-          g_d0 = p.d0;
-          g_d1 = p.d1;
-        } else {
-          // x = θ w + cw with θ defined implicitly by y = ch + h A(θ) / den(θ): differentiate
-          // the forward map instead of the quadratic formula (dθ = (dy - ∂y/∂q dq) / (∂y/∂θ)).
-          const T theta = solve_theta(b, x);
-          const auto f = spline_vjp(theta, delta, b.h, b.d0, b.d1, T(1), T(0));   // ∂y/∂·
-          const auto l = spline_vjp(theta, delta, b.h, b.d0, b.d1, T(0), -glp[m]);  // lad_inv = -lad
-          const T lambda = (gop[m] * b.w + l.theta) / f.theta;
-          gvp[m] = lambda;
-          const T g_delta = -lambda * f.delta + l.delta;
-          g_cw = gop[m];
-          g_w = gop[m] * theta - g_delta * delta / b.w;
-          g_ch = -lambda;
-          g_h = -lambda * f.h_direct + g_delta / b.w;
-          g_d0 = -lambda * f.d0 + l.d0;
-          g_d1 = -lambda * f.d1 + l.d1;
-        }
-        scatter_bin_grads(b, d, K, B, g_cw, g_w, g_ch, g_h, g_d0, g_d1, gfw_m, gfh_m, gd_m);
-      }
       });
     });
-    return {g_v, g_fw, g_fh, g_d, torch::Tensor(), torch::Tensor()};
+    return {g_v, g_raw, torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -359,21 +414,13 @@ bool fused_applies(const torch::Tensor& v, const torch::Tensor& params, const Sp
 std::pair<torch::Tensor, torch::Tensor> fused(const torch::Tensor& v, const torch::Tensor& params,
                                               const SplineShape& s, bool inverse) {
   check_arguments(params, s);
-  const int64_t K = s.bins;
   TORCH_CHECK(params.dim() == v.dim() + 1 && params.sizes().slice(0, v.dim()) == v.sizes(),
               "rational-quadratic spline: params ", params.sizes(), " do not match input ", v.sizes());
-  // Parameter-major [rows, P, d]: for the coupling layers' [B, d, P] views this is the conditioner's
-  // own contiguous output, and the softmax then runs over contiguous blocks of d values.
+  // Parameter-major [rows, P, d]: for the coupling layers' [B, d, P] views this is the
+  // conditioner's own contiguous output (no copy).
   const int64_t d = v.size(-1);
-  auto pm = params.transpose(-1, -2).reshape({-1, 3 * K - 1, d});
-  auto fractions = [&](int64_t start, double min_size) {
-    return torch::softmax(pm.narrow(1, start, K).contiguous(), 1) * (1.0 - min_size * K) + min_size;
-  };
-  auto fw = fractions(0, s.min_bin_width);
-  auto fh = fractions(K, s.min_bin_height);
-  auto dint = torch::nn::functional::softplus(pm.narrow(1, 2 * K, K - 1) + unit_derivative_shift(s)) + s.min_derivative;
-  auto r = FusedSpline::apply(v.reshape({-1, d}).contiguous(), fw.contiguous(), fh.contiguous(), dint.contiguous(),
-                              s.bound, inverse);
+  auto raw = params.transpose(-1, -2).reshape({-1, 3 * s.bins - 1, d}).contiguous();
+  auto r = FusedSpline::apply(v.reshape({-1, d}).contiguous(), raw, s, inverse);
   return {r[0].view(v.sizes()), r[1].view(v.sizes())};
 }
 
