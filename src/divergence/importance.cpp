@@ -29,9 +29,11 @@ LogZEstimate estimate_log_z(flows::FlowImpl& flow, energy::EnergyImpl& energy, i
   std::vector<torch::Tensor> parts;
   for (int64_t done = 0; done < n; done += chunk) {
     const int64_t m = std::min(chunk, n - done);
-    torch::Tensor ctx = context.defined() ? context.expand({m, context.size(1)}) : torch::Tensor();
-    auto [y, lp] = flow.sample_and_log_prob(m, ctx, generator);
-    parts.push_back((-energy.energy(y, ctx) - lp).to(torch::kDouble));
+    // One context row: the per-context calls embed it once, not m times.
+    auto [y, lp] = context.defined() ? flow.sample_and_log_prob_per_context(m, context, generator)
+                                     : flow.sample_and_log_prob(m, {}, generator);
+    auto e = context.defined() ? energy.energy_per_context(y, context) : energy.energy(y);
+    parts.push_back((-e - lp).to(torch::kDouble));
   }
   auto log_w = torch::cat(parts);
   auto lz = log_z_from_log_weights(log_w);
@@ -51,9 +53,10 @@ torch::Tensor sample_importance_resampling(flows::FlowImpl& flow, energy::Energy
   TORCH_CHECK(!context.defined() || (context.dim() == 2 && context.size(0) == 1),
               "sample_importance_resampling: context must be [1, C]");
   torch::NoGradGuard g;
-  auto ctx = context.defined() ? context.expand({proposals, context.size(1)}).contiguous() : torch::Tensor();
-  auto [y, lp] = flow.sample_and_log_prob(proposals, ctx, generator);
-  auto log_w = (-energy.energy(y, ctx) - lp).to(torch::kDouble);
+  auto [y, lp] = context.defined() ? flow.sample_and_log_prob_per_context(proposals, context, generator)
+                                   : flow.sample_and_log_prob(proposals, {}, generator);
+  auto e = context.defined() ? energy.energy_per_context(y, context) : energy.energy(y);
+  auto log_w = (-e - lp).to(torch::kDouble);
   auto w = torch::exp(log_w - log_w.max());
   auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
   return y.index_select(0, idx);

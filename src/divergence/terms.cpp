@@ -20,19 +20,24 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   const bool conditional = context.defined();
   const int64_t K = req.flow_samples;
   const int64_t n = conditional ? K * B : K;
-  // Row k*B + i is the k-th sample for context i, so log-weights reshape to [K, B].
-  torch::Tensor ctx_rep = conditional ? context.repeat({K, 1}) : torch::Tensor();
-  auto [y, log_py] = flow.sample_and_log_prob(n, ctx_rep, generator);
+  // Row k*B + i is the k-th sample for context i, so log-weights reshape to [K, B]. The per-context
+  // calls embed each context once (when the models embed contexts), not K times.
+  auto energy_of = [&](const torch::Tensor& v) {
+    return conditional ? energy->energy_per_context(v, context) : energy->energy(v);
+  };
+  auto [y, log_py] = conditional ? flow.sample_and_log_prob_per_context(K, context, generator)
+                                 : flow.sample_and_log_prob(n, {}, generator);
 
-  // One energy pass for everything ψ needs without θ: detached samples (log Ẑ) and the data (P).
+  // One energy pass for everything ψ needs without θ: detached samples (log Ẑ) and the data (P),
+  // the data being the (K+1)-th block of rows.
   auto y_fixed = y.detach();
   torch::Tensor e_fixed, e_data;
   if (req.proxy) {
-    auto both = energy->energy(torch::cat({y_fixed, x}), conditional ? torch::cat({ctx_rep, context}) : torch::Tensor());
+    auto both = energy_of(torch::cat({y_fixed, x}));
     e_fixed = both.narrow(0, 0, n);
     e_data = both.narrow(0, n, B);
   } else {
-    e_fixed = energy->energy(y_fixed, ctx_rep);
+    e_fixed = energy_of(y_fixed);
   }
   auto log_w = -e_fixed - log_py.detach();
   auto lz = log_z_from_log_weights(conditional ? log_w.view({K, B}) : log_w);
@@ -41,7 +46,7 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   if (req.proxy) t.P = e_data.mean() + t.log_z;
   if (req.reverse) {
     // Reparameterised through y: θ lowers the energy of its samples and raises its entropy.
-    t.R = (log_py + energy->energy(y, ctx_rep)).mean() + t.log_z;
+    t.R = (log_py + energy_of(y)).mean() + t.log_z;
   }
   return t;
 }

@@ -62,7 +62,10 @@ transforms::TransformResult FlowImpl::forward(const torch::Tensor& x, const torc
 
 transforms::TransformResult FlowImpl::inverse(const torch::Tensor& z, const torch::Tensor& context) {
   check_context(context, z.size(0));
-  const auto c = conditioner_context(context);
+  return inverse_embedded(z, conditioner_context(context));
+}
+
+transforms::TransformResult FlowImpl::inverse_embedded(const torch::Tensor& z, const torch::Tensor& c) {
   torch::Tensor x = z, ladj;
   for (auto it = transforms_.rbegin(); it != transforms_.rend(); ++it) {
     auto [out, l] = (*it)->inverse(x, c);
@@ -83,6 +86,17 @@ std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob(int64_t n,
   TORCH_CHECK(n >= 1, "Flow: number of samples must be >= 1, got ", n);
   auto z = torch::randn({n, features_}, generator, tensor_options());
   auto [x, ladj] = inverse(z, context);
+  return {x, standard_normal_log_prob(z) - ladj};
+}
+
+std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob_per_context(
+    int64_t k, const torch::Tensor& context, c10::optional<at::Generator> generator) {
+  TORCH_CHECK(k >= 1, "Flow: samples per context must be >= 1, got ", k);
+  TORCH_CHECK(context.defined() && context.dim() == 2, "Flow: sample_and_log_prob_per_context needs a context [B, C]");
+  check_context(context, context.size(0));
+  auto c = conditioner_context(context);
+  auto z = torch::randn({k * context.size(0), features_}, generator, tensor_options());
+  auto [x, ladj] = inverse_embedded(z, k == 1 ? c : c.repeat({k, 1}));
   return {x, standard_normal_log_prob(z) - ladj};
 }
 

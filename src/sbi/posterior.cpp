@@ -280,7 +280,7 @@ torch::Tensor PosteriorEstimator::sample(const torch::Tensor& x_o, int64_t n, at
   int64_t have = 0, drawn = 0;
   while (have < n) {
     const int64_t m = std::max<int64_t>(1000, 2 * (n - have));
-    auto z = s_->flow->sample(m, ctx.expand({m, s_->x_dim}).contiguous(), generator);
+    auto z = s_->flow->sample_and_log_prob_per_context(m, ctx, generator).first;
     auto theta = s_->unz_theta(z);
     drawn += m;
     if (support) theta = theta.index({support(theta)});
@@ -301,9 +301,9 @@ torch::Tensor PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t
   TORCH_CHECK(n >= 1 && proposals >= 1, "posterior: n and proposals must be >= 1");
   torch::NoGradGuard g;
   s_->flow->eval();
-  auto ctx = s_->context_of(x_o).expand({proposals, s_->x_dim}).contiguous();
-  auto [z, lq] = s_->flow->sample_and_log_prob(proposals, ctx, generator);
-  auto log_w = (-s_->energy->energy(z, ctx) - lq).to(torch::kDouble);
+  auto ctx = s_->context_of(x_o);
+  auto [z, lq] = s_->flow->sample_and_log_prob_per_context(proposals, ctx, generator);
+  auto log_w = (-s_->energy->energy_per_context(z, ctx) - lq).to(torch::kDouble);
   auto theta = s_->unz_theta(z);
   // Outside the prior's support the posterior is zero: such proposals get no weight.
   if (support) log_w = torch::where(support(theta), log_w, torch::full_like(log_w, -std::numeric_limits<double>::infinity()));

@@ -33,3 +33,19 @@ TEST(MLPEnergy, WithoutEmbeddingTheContextJoinsTheInput) {
   EXPECT_EQ(e.net->options.context_features(), 2);
   EXPECT_EQ(e.energy(torch::randn({4, 3}), torch::randn({4, 2})).sizes(), torch::IntArrayRef({4}));
 }
+
+// Energies of k rows per context equal those with each context repeated k times, with and without
+// an embedding; shapes that do not tile are refused.
+TEST(MLPEnergy, PerContextEnergyMatchesRepeatedContexts) {
+  for (int64_t embed : {0, 4}) {
+    torch::manual_seed(7);
+    en::MLPEnergyImpl e(en::MLPEnergyOptions(2).context_features(6).hidden(16).embedding_features(embed));
+    e.to(torch::kDouble);
+    auto x = torch::randn({15, 2}, torch::kDouble);
+    auto c = torch::randn({5, 6}, torch::kDouble);
+    auto a = e.energy_per_context(x, c);
+    auto b = e.energy(x, c.repeat({3, 1}));
+    EXPECT_LT((a - b).abs().max().item<double>(), 1e-12) << "embedding " << embed;
+    EXPECT_THROW(e.energy_per_context(torch::randn({14, 2}, torch::kDouble), c), c10::Error);
+  }
+}

@@ -234,3 +234,36 @@ TEST(FlowContractFloat32, RealNVPAndNSFInSinglePrecision) {
     }
   }
 }
+
+// k samples per context, embedding the contexts once: the same draws, densities and parameter
+// gradients as sampling with each context repeated k times.
+TEST(Flow, PerContextSamplingMatchesRepeatedContexts) {
+  for (int64_t embed : {0, 3}) {
+    torch::manual_seed(61);
+    auto flow = jeffreys::flows::make_flow(jeffreys::flows::FlowOptions(3)
+                                               .family(jeffreys::flows::FlowFamily::nsf)
+                                               .context_features(4)
+                                               .embedding_features(embed)
+                                               .layers(2)
+                                               .hidden(16));
+    flow->to(torch::kDouble);
+    auto ctx = torch::randn({5, 4}, torch::kDouble);
+    const int64_t k = 7;
+    auto grads = [&](const torch::Tensor& loss) {
+      flow->zero_grad();
+      loss.backward();
+      std::vector<torch::Tensor> g;
+      for (const auto& p : flow->parameters()) g.push_back(p.grad().clone());
+      return g;
+    };
+    auto [x1, l1] = flow->sample_and_log_prob_per_context(k, ctx, at::detail::createCPUGenerator(3));
+    auto g1 = grads((x1.square().sum(-1) + l1).sum());
+    auto [x2, l2] = flow->sample_and_log_prob(k * 5, ctx.repeat({k, 1}), at::detail::createCPUGenerator(3));
+    auto g2 = grads((x2.square().sum(-1) + l2).sum());
+    ASSERT_EQ(x1.sizes(), torch::IntArrayRef({k * 5, 3}));
+    EXPECT_LT((x1 - x2).abs().max().item<double>(), 1e-12) << "embedding " << embed;
+    EXPECT_LT((l1 - l2).abs().max().item<double>(), 1e-12) << "embedding " << embed;
+    ASSERT_EQ(g1.size(), g2.size());
+    for (size_t i = 0; i < g1.size(); ++i) EXPECT_LT((g1[i] - g2[i]).abs().max().item<double>(), 1e-10) << i;
+  }
+}

@@ -15,6 +15,10 @@ class EnergyImpl : public torch::nn::Module {
  public:
   /// E_ψ(x, c): `x` [B, features], `context` [B, context_features] or undefined; returns [B].
   virtual torch::Tensor energy(const torch::Tensor& x, const torch::Tensor& context = {}) = 0;
+  /// E_ψ for k rows per context: `x` [k*B, features], row j*B + i paired with context row i
+  /// ([B, context_features]). Equals energy(x, context.repeat({k, 1})); models with a context
+  /// embedding override it to embed B rows instead of k*B.
+  virtual torch::Tensor energy_per_context(const torch::Tensor& x, const torch::Tensor& context);
   /// log q_ψ(x | c) = -E_ψ(x, c) - log Z_ψ(c), given an estimate of log Z (scalar or [B]).
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& log_z, const torch::Tensor& context = {});
   virtual int64_t features() const = 0;
@@ -41,6 +45,7 @@ class MLPEnergyImpl : public EnergyImpl {
  public:
   explicit MLPEnergyImpl(MLPEnergyOptions options);
   torch::Tensor energy(const torch::Tensor& x, const torch::Tensor& context = {}) override;
+  torch::Tensor energy_per_context(const torch::Tensor& x, const torch::Tensor& context) override;
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& context = {}) { return energy(x, context); }
   int64_t features() const override { return options.features(); }
   int64_t context_features() const override { return options.context_features(); }

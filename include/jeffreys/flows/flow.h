@@ -31,6 +31,10 @@ class FlowImpl : public torch::nn::Module {
   /// Samples and their exact log-density in one pass: {x [n, D], log p(x) [n]}.
   std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob(int64_t n, const torch::Tensor& context = {},
                                                               c10::optional<at::Generator> generator = c10::nullopt);
+  /// k samples for each of the B rows of `context`: row j*B + i is drawn given context i. The same
+  /// draws as sample_and_log_prob(k * B, context.repeat({k, 1})), but the embedding runs on B rows.
+  std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob_per_context(
+      int64_t k, const torch::Tensor& context, c10::optional<at::Generator> generator = c10::nullopt);
   /// x -> z through every transform: {z, log|det dz/dx|}.
   transforms::TransformResult forward(const torch::Tensor& x, const torch::Tensor& context = {});
   /// z -> x: {x, log|det dx/dz|}.
@@ -48,6 +52,8 @@ class FlowImpl : public torch::nn::Module {
   void check_context(const torch::Tensor& context, int64_t rows) const;
   /// The context the transforms see: embedded when the flow has an embedding.
   torch::Tensor conditioner_context(const torch::Tensor& context);
+  /// z -> x given the context the transforms see (already embedded).
+  transforms::TransformResult inverse_embedded(const torch::Tensor& z, const torch::Tensor& c);
   int64_t features_, context_features_;
   std::vector<transforms::TransformPtr> transforms_;
   nn::MLP embedding_{nullptr};
