@@ -26,8 +26,6 @@ torch::Tensor EnergyImpl::log_prob(const torch::Tensor& x, const torch::Tensor& 
 MLPEnergyImpl::MLPEnergyImpl(MLPEnergyOptions options_) : options(std::move(options_)) {
   TORCH_CHECK(options.features() >= 1, "MLPEnergy: features must be >= 1");
   TORCH_CHECK(options.embedding_features() >= 0, "MLPEnergy: embedding_features must be >= 0");
-  TORCH_CHECK(options.embedding_features() == 0 || options.context_features() > 0,
-              "MLPEnergy: a context embedding needs context_features > 0");
   const bool embed = options.embedding_features() > 0;
   net = register_module("net", nn::MLP(nn::MLPOptions(options.features(), 1)
                                            .hidden(options.hidden())
@@ -35,11 +33,9 @@ MLPEnergyImpl::MLPEnergyImpl(MLPEnergyOptions options_) : options(std::move(opti
                                            .context_features(embed ? options.embedding_features()
                                                                    : options.context_features())
                                            .activation(options.activation())));
-  if (embed)
-    embedding = register_module("embedding", nn::MLP(nn::MLPOptions(options.context_features(), options.embedding_features())
-                                                         .hidden(options.embedding_hidden())
-                                                         .depth(options.embedding_depth())
-                                                         .activation(options.activation())));
+  embedding = nn::context_embedding("MLPEnergy", options.context_features(), options.embedding_features(),
+                                    options.embedding_hidden(), options.embedding_depth(), options.activation());
+  if (embedding) register_module("embedding", embedding);
 }
 
 torch::Tensor MLPEnergyImpl::energy(const torch::Tensor& x, const torch::Tensor& context) {

@@ -25,10 +25,6 @@ Flow make_flow(const FlowOptions& o) {
   TORCH_CHECK(o.bins() >= 2, "make_flow: bins must be >= 2");
   TORCH_CHECK(o.bound() > 0, "make_flow: bound must be > 0");
   TORCH_CHECK(o.embedding_features() >= 0, "make_flow: embedding_features must be >= 0");
-  TORCH_CHECK(o.embedding_features() == 0 || o.context_features() > 0,
-              "make_flow: a context embedding needs context_features > 0");
-  TORCH_CHECK(o.embedding_features() == 0 || (o.embedding_hidden() >= 1 && o.embedding_depth() >= 0),
-              "make_flow: embedding_hidden must be >= 1 and embedding_depth >= 0");
   // What the conditioners see: the embedding's output, or the raw context.
   const int64_t conditioner_context = o.embedding_features() > 0 ? o.embedding_features() : o.context_features();
 
@@ -66,12 +62,9 @@ Flow make_flow(const FlowOptions& o) {
               .order(order)));
     }
   }
-  nn::MLP embedding{nullptr};
-  if (o.embedding_features() > 0)
-    embedding = nn::MLP(nn::MLPOptions(o.context_features(), o.embedding_features())
-                            .hidden(o.embedding_hidden())
-                            .depth(o.embedding_depth())
-                            .activation(o.activation()));
+  // Built last, as before, so that a seeded flow keeps its initial weights.
+  auto embedding = nn::context_embedding("make_flow", o.context_features(), o.embedding_features(),
+                                         o.embedding_hidden(), o.embedding_depth(), o.activation());
   return Flow(o.features(), o.context_features(), std::move(ts), embedding);
 }
 

@@ -39,4 +39,13 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& cont
   return torch::addmm(linears_[last]->bias, h, linears_[last]->weight.t());
 }
 
+MLP context_embedding(const char* who, int64_t context_features, int64_t features, int64_t hidden, int64_t depth,
+                      Activation activation) {
+  TORCH_CHECK(features >= 0, who, ": embedding_features must be >= 0, got ", features);
+  if (features == 0) return MLP(nullptr);
+  TORCH_CHECK(context_features > 0, who, ": a context embedding needs context_features > 0");
+  TORCH_CHECK(hidden >= 1 && depth >= 0, who, ": embedding_hidden must be >= 1 and embedding_depth >= 0");
+  return MLP(MLPOptions(context_features, features).hidden(hidden).depth(depth).activation(activation));
+}
+
 }  // namespace jeffreys::nn

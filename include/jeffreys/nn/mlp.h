@@ -44,4 +44,10 @@ class MLPImpl : public torch::nn::Cloneable<MLPImpl> {
 };
 TORCH_MODULE(MLP);
 
+/// The learned context embedding of conditional flows and energies: context_features -> [hidden,
+/// activation] x depth -> features, trained with its model. An empty holder when features is 0;
+/// bad sizes raise an error that starts with `who`.
+MLP context_embedding(const char* who, int64_t context_features, int64_t features, int64_t hidden, int64_t depth,
+                      Activation activation);
+
 }  // namespace jeffreys::nn
