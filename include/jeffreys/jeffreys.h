@@ -25,6 +25,7 @@
 #include "jeffreys/divergence/importance.h"
 #include "jeffreys/divergence/terms.h"
 #include "jeffreys/constrained/formulation.h"
+#include "jeffreys/constrained/method_name.h"
 #include "jeffreys/constrained/primal_dual.h"
 #include "jeffreys/train/errors.h"
 #include "jeffreys/train/flat_adam.h"

@@ -68,12 +68,21 @@ Flow make_flow(const FlowOptions& o) {
   return Flow(o.features(), o.context_features(), std::move(ts), embedding);
 }
 
+namespace {
+std::string listed(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+}  // namespace
+
+std::vector<std::string> flow_family_names() { return {"realnvp", "nsf", "maf", "maf-spline"}; }
+std::vector<std::string> permutation_names() { return {"none", "reverse", "random"}; }
+
 FlowFamily flow_family_from_string(const std::string& name) {
-  if (name == "realnvp") return FlowFamily::realnvp;
-  if (name == "nsf") return FlowFamily::nsf;
-  if (name == "maf") return FlowFamily::maf;
-  if (name == "maf-spline" || name == "maf_spline") return FlowFamily::maf_spline;
-  throw std::invalid_argument("unknown flow family '" + name + "' (choose realnvp, nsf, maf, maf-spline)");
+  for (auto f : {FlowFamily::realnvp, FlowFamily::nsf, FlowFamily::maf, FlowFamily::maf_spline})
+    if (name == to_string(f)) return f;
+  throw std::invalid_argument("unknown flow family '" + name + "' (choose " + listed(flow_family_names()) + ")");
 }
 
 std::string to_string(FlowFamily f) {
@@ -87,10 +96,10 @@ std::string to_string(FlowFamily f) {
 }
 
 PermutationKind permutation_from_string(const std::string& name) {
-  if (name == "none") return PermutationKind::none;
-  if (name == "reverse") return PermutationKind::reverse;
-  if (name == "random") return PermutationKind::random;
-  throw std::invalid_argument("unknown permutation '" + name + "' (choose none, reverse, random)");
+  const auto names = permutation_names();
+  for (size_t i = 0; i < names.size(); ++i)
+    if (name == names[i]) return static_cast<PermutationKind>(i);
+  throw std::invalid_argument("unknown permutation '" + name + "' (choose " + listed(names) + ")");
 }
 
 }  // namespace jeffreys::flows

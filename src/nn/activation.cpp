@@ -19,13 +19,13 @@ torch::Tensor activate(const torch::Tensor& x, Activation a) {
 }
 
 Activation activation_from_string(const std::string& name) {
-  if (name == "silu") return Activation::silu;
-  if (name == "relu") return Activation::relu;
-  if (name == "tanh") return Activation::tanh;
-  if (name == "elu") return Activation::elu;
-  if (name == "gelu") return Activation::gelu;
-  if (name == "leaky_relu") return Activation::leaky_relu;
-  throw std::invalid_argument("unknown activation '" + name + "' (choose silu, relu, tanh, elu, gelu, leaky_relu)");
+  std::string list;
+  for (auto a : {Activation::silu, Activation::relu, Activation::tanh, Activation::elu, Activation::gelu,
+                 Activation::leaky_relu}) {
+    if (name == to_string(a)) return a;
+    list += (list.empty() ? "" : ", ") + to_string(a);
+  }
+  throw std::invalid_argument("unknown activation '" + name + "' (choose " + list + ")");
 }
 
 std::string to_string(Activation a) {
@@ -38,6 +38,14 @@ std::string to_string(Activation a) {
     case Activation::leaky_relu: return "leaky_relu";
   }
   return "?";
+}
+
+std::vector<std::string> activation_names() {
+  std::vector<std::string> n;
+  for (auto a : {Activation::silu, Activation::relu, Activation::tanh, Activation::elu, Activation::gelu,
+                 Activation::leaky_relu})
+    n.push_back(to_string(a));
+  return n;
 }
 
 }  // namespace jeffreys::nn

@@ -1,5 +1,7 @@
 #include "jeffreys/sbi/posterior.h"
 
+#include "jeffreys/constrained/method_name.h"
+
 #include <torch/torch.h>
 
 #include <chrono>
@@ -42,61 +44,6 @@ struct PosteriorEstimator::State {
 };
 
 namespace {
-/// A method name: "<preset>[-F<w>][-K<k>][-E<n>][-warm]". "npe" is "mle-flow"; -F<w> sets the forward
-/// term's weight (the knob METHOD.md section 7 found to matter most), -K<k> the flow samples per
-/// context, -warm trains F and P first and switches the reverse term on when that stops improving.
-struct MethodSpec {
-  constrained::Formulation formulation;
-  int64_t flow_samples = 0;  ///< 0: the options' value
-  int64_t embedding = 0;     ///< 0: the options' value
-  bool warm = false;
-};
-
-MethodSpec parse_method(const std::string& method) {
-  MethodSpec m;
-  std::string rest = method;
-  auto strip = [&](const std::string& suffix) {
-    if (rest.size() > suffix.size() && rest.compare(rest.size() - suffix.size(), suffix.size(), suffix) == 0) {
-      rest.resize(rest.size() - suffix.size());
-      return true;
-    }
-    return false;
-  };
-  // A trailing "-<letter><number>" with a valid number; nothing consumed otherwise.
-  auto number_suffix = [&](char letter, double& value) {
-    const auto dash = rest.rfind(std::string("-") + letter);
-    if (dash == std::string::npos || dash + 2 >= rest.size()) return false;
-    const std::string w = rest.substr(dash + 2);
-    char* end = nullptr;
-    const double v = std::strtod(w.c_str(), &end);
-    if (end == nullptr || *end != '\0' || !(v > 0)) return false;
-    value = v;
-    rest.resize(dash);
-    return true;
-  };
-  m.warm = strip("-warm");
-  double k = 0, w = 0, e = 0;
-  if (number_suffix('E', e)) {
-    if (e != std::floor(e) || e < 1) throw std::invalid_argument("method '" + method + "': -E needs an integer >= 1");
-    m.embedding = static_cast<int64_t>(e);
-  }
-  if (number_suffix('K', k)) {
-    if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
-    m.flow_samples = static_cast<int64_t>(k);
-  }
-  const bool weighted = number_suffix('F', w);
-  m.formulation = constrained::formulation_by_name(rest == "npe" ? "mle-flow" : rest);
-  if (weighted) {
-    bool found = false;
-    for (auto& t : m.formulation.objective)
-      if (t.term == "F") t.weight = w, found = true;
-    if (!found) m.formulation.objective.push_back({"F", w});
-  }
-  if (m.warm && !m.formulation.uses("R"))
-    throw std::invalid_argument("method '" + method + "': -warm needs a formulation with the reverse term R");
-  m.formulation.name = method;
-  return m;
-}
 
 /// The warm-up formulation of "-warm": the flow by its weighted forward term, the energy by P.
 constrained::Formulation warm_up_of(const constrained::Formulation& full) {
@@ -129,11 +76,13 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
               "posterior: batch_size, patience and max_epochs must be >= 1");
   s_->theta_dim = theta_dim;
   s_->x_dim = x_dim;
-  MethodSpec spec;
-  if (options_.custom_formulation)
+  constrained::MethodName spec;
+  if (options_.custom_formulation) {
     spec.formulation = options_.formulation;
-  else
-    spec = parse_method(options_.method);
+  } else {
+    spec = constrained::parse_method_name(options_.method);
+    if (spec.wgan) throw std::invalid_argument("method 'wgan-gp' trains no posterior (its flow has no likelihood term)");
+  }
   s_->formulation = spec.formulation;
   s_->warm = spec.warm;
   if (spec.flow_samples > 0) options_.flow_samples = spec.flow_samples;
@@ -141,7 +90,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   TORCH_CHECK(options_.embedding_features >= 0 && options_.embedding_hidden >= 1,
               "posterior: embedding_features must be >= 0 and embedding_hidden >= 1");
   s_->formulation.validate({"F", "P", "R"});
-  s_->proxy = s_->formulation.uses("P") || s_->formulation.uses("R");
+  s_->proxy = s_->formulation.uses_proxy();
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
   const auto family = theta_dim >= 2 ? flows::FlowFamily::nsf : flows::FlowFamily::maf_spline;
   torch::manual_seed(options_.seed);

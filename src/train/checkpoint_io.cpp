@@ -1,5 +1,7 @@
 #include "checkpoint_io.h"
 
+#include "jeffreys/core/atomic_file.h"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -56,17 +58,11 @@ void CheckpointReader::read_model(const std::string& prefix, torch::nn::Module* 
 }
 
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
-  const std::string tmp = path + ".tmp";
-  a.save_to(tmp);
-  // Make the bytes durable before the rename publishes them.
-  int fd = ::open(tmp.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
+  try {
+    write_file_atomically_with(path, [&](const std::string& tmp) { a.save_to(tmp); });
+  } catch (const std::exception& e) {
+    throw CheckpointError(std::string("checkpoint: ") + e.what());
   }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec) throw CheckpointError("cannot write checkpoint '" + path + "': " + ec.message());
 }
 
 }  // namespace jeffreys::train::detail

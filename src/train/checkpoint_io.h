@@ -31,7 +31,7 @@ class CheckpointReader {
   torch::serialize::InputArchive a_;
 };
 
-/// Writes to `path`.tmp, fsyncs, renames: an interruption never leaves a partial file at `path`.
+/// Writes atomically (core/atomic_file.h): an interruption never leaves a partial file at `path`.
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path);
 
 }  // namespace jeffreys::train::detail

@@ -22,6 +22,8 @@ double Schedule::factor(int64_t step) const {
   return f;
 }
 
+std::vector<std::string> schedule_names() { return {"constant", "cosine", "exponential"}; }
+
 ScheduleKind schedule_from_string(const std::string& name) {
   if (name == "constant") return ScheduleKind::constant;
   if (name == "cosine") return ScheduleKind::cosine;

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 #include <filesystem>
 
 #include "checkpoint_io.h"
@@ -15,7 +16,6 @@ std::vector<torch::Tensor> parameters_of(torch::nn::Module* m) {
   return m == nullptr ? std::vector<torch::Tensor>{} : m->parameters();
 }
 
-bool depends_on_proxy(const constrained::Formulation& f) { return f.uses("P") || f.uses("R"); }
 }  // namespace
 
 Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formulation formulation,
@@ -29,10 +29,10 @@ Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formul
   request_.proxy = formulation.uses("P");
   request_.reverse = formulation.uses("R");
   request_.flow_samples = options_.flow_samples;
-  TORCH_CHECK(!depends_on_proxy(formulation) || energy_ != nullptr, "Trainer: method '", formulation.name,
+  TORCH_CHECK(!formulation.uses_proxy() || energy_ != nullptr, "Trainer: method '", formulation.name,
               "' needs an energy model");
   main_params_ = FlatParameters(flow_->parameters());
-  proxy_params_ = FlatParameters(depends_on_proxy(formulation) ? parameters_of(energy_.get()) : std::vector<torch::Tensor>{});
+  proxy_params_ = FlatParameters(formulation.uses_proxy() ? parameters_of(energy_.get()) : std::vector<torch::Tensor>{});
   main_opt_ = FlatAdam(&main_params_, options_.main.adam);
   proxy_opt_ = FlatAdam(&proxy_params_, options_.proxy.adam);
   if (flow_->tensor_options().device().is_cpu()) {
@@ -109,6 +109,31 @@ StepEstimates Trainer::step(const torch::Tensor& x, const torch::Tensor& context
   auto est = compute_gradients(x, context);
   apply(est);
   return est;
+}
+
+std::vector<std::string> Trainer::columns() const {
+  std::vector<std::string> c = {"F", "P", "R", "loss"};
+  for (size_t i = 0; i < primal_dual_.duals().size(); ++i) {
+    c.push_back("lambda_" + std::to_string(i));
+    c.push_back("slack_" + std::to_string(i));
+  }
+  c.push_back("ess");
+  return c;
+}
+
+std::map<std::string, double> Trainer::step_metrics(const torch::Tensor& data) {
+  constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+  auto est = step_on(data);
+  std::map<std::string, double> r;
+  for (const char* k : {"F", "P", "R"}) r[k] = est.terms.count(k) ? est.terms[k] : kNaN;
+  r["loss"] = est.loss;
+  const auto& duals = primal_dual_.duals();
+  for (size_t i = 0; i < duals.size(); ++i) {
+    r["lambda_" + std::to_string(i)] = duals[i].lambda;
+    r["slack_" + std::to_string(i)] = duals[i].slack;
+  }
+  r["ess"] = request_.proxy || request_.reverse ? est.ess : kNaN;
+  return r;
 }
 
 StepEstimates Trainer::step_on(const torch::Tensor& data, const torch::Tensor& context) {

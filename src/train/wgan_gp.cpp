@@ -95,4 +95,16 @@ void WganGpTrainer::load(const std::string& path) {
   step_ = a.read("step").item<int64_t>();
 }
 
+std::vector<std::string> WganGpTrainer::columns() const {
+  return {"critic_loss", "wasserstein", "gradient_penalty", "generator_loss"};
+}
+
+std::map<std::string, double> WganGpTrainer::step_metrics(const torch::Tensor& data) {
+  const auto w = step_on(data);
+  return {{"critic_loss", w.critic_loss},
+          {"wasserstein", w.wasserstein},
+          {"gradient_penalty", w.gradient_penalty},
+          {"generator_loss", w.generator_loss}};
+}
+
 }  // namespace jeffreys::train

@@ -12,7 +12,8 @@
 #include <thread>
 
 #include "commands.h"
-#include <jeffreys/experiment/run.h>
+#include "app/runs/run.h"
+#include "jeffreys/core/atomic_file.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -158,9 +159,9 @@ TEST(Cli, DemoWritesEveryFileOfTheRunFolder) {
   const auto dir = fresh_dir("demo");
   auto r = cli({"demo", "--steps", "40", "--out", dir.string()});
   ASSERT_EQ(r.code, 0) << r.err;
-  for (const auto& f : jeffreys::experiment::run_folder_files()) EXPECT_TRUE(fs::exists(dir / f)) << f;
+  for (const auto& f : jeffreys::app::run_folder_files()) EXPECT_TRUE(fs::exists(dir / f)) << f;
   for (const auto& e : fs::recursive_directory_iterator(dir))
-    EXPECT_NE(e.path().extension(), ".tmp") << e.path();
+    EXPECT_FALSE(jeffreys::is_temporary_file(e.path().filename().string())) << e.path();
   EXPECT_NE(r.out.find("final NLL"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("plots"), std::string::npos) << r.out;
   // The run folder is usable by the other commands.
@@ -190,10 +191,10 @@ TEST(Cli, InterruptedRunResumesToTheSameMetrics) {
   std::vector<std::string> sets;
   for (size_t i = 1; i < args.size(); i += 2) sets.push_back(args[i]);
   sets.push_back("train.steps=90");
-  jeffreys::experiment::RunOptions stop;
+  jeffreys::app::RunOptions stop;
   stop.stop_after = 47;
   stop.plots = false;
-  auto summary = jeffreys::experiment::train_run(jeffreys::experiment::load_config("", sets), b.string(), stop);
+  auto summary = jeffreys::app::train_run(jeffreys::app::load_config("", sets), b.string(), stop);
   EXPECT_EQ(summary.status, "stopped");
   // A kill between the metrics write and the checkpoint write leaves rows the checkpoint has not
   // reached; resume must drop them and recompute.

@@ -68,14 +68,14 @@ TEST(SbiCommand, BadInputLeavesNoFolder) {
 
 }  // namespace
 
-#include "jeffreys/experiment/config.h"
-#include "jeffreys/experiment/sbi_benchmark.h"
+#include "app/config/config.h"
+#include "app/studies/sbi_benchmark.h"
 
 namespace {
 
 TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   SKIP_WITHOUT_SBIBM();
-  namespace ex = jeffreys::experiment;
+  namespace ex = jeffreys::app;
   const std::string dir = std::string(JEFFREYS_SOURCE_DIR) + "/experiments/sbibm/";
   ::setenv("JEFFREYS_SBIBM_DIR", sbibm_files::root().c_str(), 1);
   auto full = ex::load_sbi_benchmark(dir + "benchmark.toml");
@@ -113,7 +113,7 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
 }
 
 TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed) {
-  namespace ex = jeffreys::experiment;
+  namespace ex = jeffreys::app;
   const auto out = fs::temp_directory_path() / ("jeffreys_sbir_" + std::to_string(::getpid()));
   fs::remove_all(out);
   auto write_run = [&](const std::string& method, int seed, double c1, double c2, int budget = 100) {

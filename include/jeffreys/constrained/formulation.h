@@ -36,6 +36,8 @@ struct Formulation {
 
   /// Whether the term appears in the objective or in a constraint (as term or as level).
   bool uses(const std::string& term) const;
+  /// Whether it trains the energy model (the proxy): it uses P or R.
+  bool uses_proxy() const { return uses("P") || uses("R"); }
   /// Throws std::invalid_argument naming the offending entry (unknown term, negative step, ...).
   void validate(const std::vector<std::string>& known_terms) const;
 };

@@ -4,6 +4,7 @@
 #include <torch/arg.h>
 
 #include <string>
+#include <vector>
 
 #include "jeffreys/flows/flow.h"
 #include "jeffreys/nn/activation.h"
@@ -50,6 +51,9 @@ struct FlowOptions {
 
 Flow make_flow(const FlowOptions& options);
 
+/// The names of the families and permutations, as the parsers below accept them.
+std::vector<std::string> flow_family_names();
+std::vector<std::string> permutation_names();
 FlowFamily flow_family_from_string(const std::string& name);
 std::string to_string(FlowFamily f);
 PermutationKind permutation_from_string(const std::string& name);

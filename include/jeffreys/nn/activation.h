@@ -3,6 +3,7 @@
 #include <torch/types.h>
 
 #include <string>
+#include <vector>
 
 namespace jeffreys::nn {
 
@@ -12,6 +13,8 @@ enum class Activation { silu, relu, tanh, elu, gelu, leaky_relu };
 torch::Tensor activate(const torch::Tensor& x, Activation a);
 
 /// "silu", "relu", "tanh", "elu", "gelu", "leaky_relu"; throws std::invalid_argument naming the choices.
+/// The names activation_from_string accepts.
+std::vector<std::string> activation_names();
 Activation activation_from_string(const std::string& name);
 std::string to_string(Activation a);
 

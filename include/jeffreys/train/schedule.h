@@ -2,6 +2,7 @@
 /// Learning-rate schedules: a factor of the base rate as a function of the step.
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace jeffreys::train {
 
@@ -21,6 +22,8 @@ struct Schedule {
   double factor(int64_t step) const;
 };
 
+/// The names schedule_from_string accepts.
+std::vector<std::string> schedule_names();
 ScheduleKind schedule_from_string(const std::string& name);
 
 }  // namespace jeffreys::train

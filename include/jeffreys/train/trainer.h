@@ -17,6 +17,7 @@
 #include "jeffreys/train/errors.h"
 #include "jeffreys/train/flat_adam.h"
 #include "jeffreys/train/schedule.h"
+#include "jeffreys/train/step_trainer.h"
 
 namespace jeffreys::train {
 
@@ -46,7 +47,7 @@ struct StepEstimates {
   double grad_norm_main = 0, grad_norm_proxy = 0;  ///< before clipping
 };
 
-class Trainer {
+class Trainer : public StepTrainer {
  public:
   /// `energy` may be null for methods that use only F (mle-flow).
   Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formulation formulation, TrainerOptions options);
@@ -63,17 +64,22 @@ class Trainer {
   /// Draws a batch (with replacement) from `data` [N, D] with the trainer's generator, then steps.
   StepEstimates step_on(const torch::Tensor& data, const torch::Tensor& context = {});
 
+  /// StepTrainer: step_on, reported as F, P, R (NaN where the formulation has no such term), the
+  /// Lagrangian `loss`, `lambda_<i>` and `slack_<i>` of every constraint, and `ess` (NaN without a proxy).
+  std::map<std::string, double> step_metrics(const torch::Tensor& data) override;
+  std::vector<std::string> columns() const override;
+
   /// Whole training state: both models' parameters and buffers, both optimisers, duals, step, RNG.
-  /// Written to `path`.tmp, then renamed, so an interruption never leaves a partial file at `path`.
-  void save(const std::string& path) const;
+  /// Written atomically, so an interruption never leaves a partial file at `path`.
+  void save(const std::string& path) const override;
   /// Restores a state written by save(); throws CheckpointError on mismatch or a bad file.
-  void load(const std::string& path);
+  void load(const std::string& path) override;
 
   flows::Flow& flow() { return flow_; }
   energy::EnergyPtr energy() { return energy_; }
   constrained::PrimalDual& primal_dual() { return primal_dual_; }
   const TrainerOptions& options() const { return options_; }
-  int64_t step_count() const { return step_; }
+  int64_t step_count() const override { return step_; }
   /// Flat gradient buffers, for all-reduce between compute_gradients and apply.
   torch::Tensor& main_grads() { return main_params_.grads(); }
   torch::Tensor& proxy_grads() { return proxy_params_.grads(); }

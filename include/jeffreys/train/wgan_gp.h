@@ -39,7 +39,7 @@ struct WganStep {
 /// the gradient penalty needs.
 nn::MLP make_critic(int64_t features, int64_t hidden = 128, int64_t depth = 2);
 
-class WganGpTrainer {
+class WganGpTrainer : public StepTrainer {
  public:
   WganGpTrainer(flows::Flow generator, nn::MLP critic, WganGpOptions options);
   WganGpTrainer(const WganGpTrainer&) = delete;
@@ -48,15 +48,18 @@ class WganGpTrainer {
   /// `critic_steps` critic updates on batches drawn from `data` [N, D], then one generator update.
   /// Throws TrainingDiverged on a non-finite or exploding loss.
   WganStep step_on(const torch::Tensor& data);
-  int64_t step_count() const { return step_; }
+  /// StepTrainer: step_on, reported as critic_loss, wasserstein, gradient_penalty, generator_loss.
+  std::map<std::string, double> step_metrics(const torch::Tensor& data) override;
+  std::vector<std::string> columns() const override;
+  int64_t step_count() const override { return step_; }
   const WganGpOptions& options() const { return options_; }
   flows::Flow& generator() { return generator_; }
   nn::MLP& critic() { return critic_; }
 
   /// Generator, critic, both optimisers, step and RNG, written atomically (as Trainer::save).
-  void save(const std::string& path) const;
+  void save(const std::string& path) const override;
   /// Restores a state written by save(); throws CheckpointError on mismatch or a bad file.
-  void load(const std::string& path);
+  void load(const std::string& path) override;
 
  private:
   void check(const std::string& what, double v) const;

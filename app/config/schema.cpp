@@ -1,0 +1,216 @@
+#include "app/config/schema.h"
+
+#include <iomanip>
+#include <sstream>
+
+#include "app/config/names.h"
+
+namespace jeffreys::app {
+namespace {
+
+// A key's place in Config, as a function pointer the variant can hold.
+#define JEFFREYS_FIELD(T, member) static_cast<T& (*)(Config&)>([](Config& c) -> T& { return c.member; })
+
+using Check = std::function<std::string(const Config&)>;
+
+template <typename T, typename Get>
+Check at_least(Get get, T bound, const char* why) {
+  return [get, bound, why](const Config& c) { return get(c) >= bound ? std::string() : std::string(why); };
+}
+#define AT_LEAST(member, bound) at_least([](const Config& c) { return c.member; }, bound, "must be >= " #bound)
+#define ABOVE(member, bound) \
+  Check([](const Config& c) { return c.member > bound ? std::string() : std::string("must be > " #bound); })
+
+#define NAME(kind, member) \
+  Check([](const Config& c) { return is_name(kind, c.member) ? std::string() : one_of_message(kind); })
+
+
+std::vector<KeySpec> make_keys() {
+  const Check none;
+  return {
+      {"", "seed", JEFFREYS_FIELD(uint64_t, seed), none,
+       "training set, initialisation, batches, flow samples, evaluation draws"},
+      {"", "device", JEFFREYS_FIELD(std::string, device),
+       [](const Config& c) {
+         return c.device == "cpu" || c.device.rfind("cuda", 0) == 0 ? std::string() : "must be cpu or cuda[:N]";
+       },
+       "`cpu` or `cuda[:N]`"},
+      {"", "threads", JEFFREYS_FIELD(int64_t, threads), AT_LEAST(threads, 1),
+       "LibTorch and OpenBLAS threads (one was fastest for these networks)"},
+
+      {"data", "name", JEFFREYS_FIELD(std::string, data.name), none, "a built-in data set (below) or `\"csv\"`"},
+      {"data", "csv", JEFFREYS_FIELD(std::string, data.csv),
+       [](const Config& c) {
+         return c.data.name != "csv" || !c.data.csv.empty() ? std::string()
+                                                             : "must name a file when data.name = \"csv\"";
+       },
+       "CSV file when `data.name = \"csv\"` (any number of columns, header optional)"},
+      {"data", "n_train", JEFFREYS_FIELD(int64_t, data.n_train), AT_LEAST(data.n_train, 2),
+       "size of the fixed training set drawn from a built-in data set"},
+      {"data", "validation_fraction", JEFFREYS_FIELD(double, data.validation_fraction),
+       [](const Config& c) {
+         return c.data.validation_fraction > 0 && c.data.validation_fraction < 1 ? std::string() : "must be in (0, 1)";
+       },
+       "CSV only: held out for evaluation"},
+      {"data", "test_csv", JEFFREYS_FIELD(std::string, data.test_csv),
+       [](const Config& c) {
+         return c.data.test_csv.empty() || c.data.name == "csv" ? std::string() : "needs data.name = \"csv\"";
+       },
+       "CSV only: a separate evaluation set (then all of `data.csv` trains)",
+       [](const Config& c) { return !c.data.test_csv.empty(); }},
+
+      {"flow", "family", JEFFREYS_FIELD(std::string, flow.family), NAME(NameKind::flow_family, flow.family),
+       "`realnvp`, `nsf`, `maf`, `maf-spline`"},
+      {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), AT_LEAST(flow.layers, 1),
+       "coupling / autoregressive layers"},
+      {"flow", "hidden", JEFFREYS_FIELD(int64_t, flow.hidden), AT_LEAST(flow.hidden, 1), "conditioner width"},
+      {"flow", "depth", JEFFREYS_FIELD(int64_t, flow.depth), AT_LEAST(flow.depth, 1), "conditioner hidden layers"},
+      {"flow", "activation", JEFFREYS_FIELD(std::string, flow.activation), NAME(NameKind::activation, flow.activation),
+       "`silu`, `relu`, `tanh`, `elu`, `gelu`, `leaky_relu`"},
+      {"flow", "bins", JEFFREYS_FIELD(int64_t, flow.bins), AT_LEAST(flow.bins, 2), "spline bins"},
+      {"flow", "bound", JEFFREYS_FIELD(double, flow.bound), ABOVE(flow.bound, 0),
+       "spline interval [-bound, bound] (identity tails outside)"},
+      {"flow", "scale_clamp", JEFFREYS_FIELD(double, flow.scale_clamp), none,
+       "affine log-scale soft clamp `c·tanh(s/c)`"},
+      {"flow", "actnorm", JEFFREYS_FIELD(bool, flow.actnorm), none, "ActNorm layer before each layer"},
+      {"flow", "lu_linear", JEFFREYS_FIELD(bool, flow.lu_linear), none, "LU-linear layer before each layer"},
+      {"flow", "permutation", JEFFREYS_FIELD(std::string, flow.permutation),
+       NAME(NameKind::permutation, flow.permutation), "`none`, `reverse`, `random` between layers"},
+
+      {"energy", "hidden", JEFFREYS_FIELD(int64_t, energy.hidden), AT_LEAST(energy.hidden, 1), "MLP energy: width"},
+      {"energy", "depth", JEFFREYS_FIELD(int64_t, energy.depth), AT_LEAST(energy.depth, 1),
+       "MLP energy: hidden layers"},
+      {"energy", "activation", JEFFREYS_FIELD(std::string, energy.activation),
+       NAME(NameKind::activation, energy.activation), "MLP energy: activation"},
+
+      {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
+       "`jeffreys`, `mle-flow`, `mle-ebm`, `fixed-penalty`, `three-dual`, `wgan-gp`"},
+
+      {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), AT_LEAST(wgan.critic_hidden, 1),
+       "WGAN-GP's critic width"},
+      {"wgan", "critic_depth", JEFFREYS_FIELD(int64_t, wgan.critic_depth), AT_LEAST(wgan.critic_depth, 1),
+       "WGAN-GP's critic hidden layers"},
+      {"wgan", "critic_steps", JEFFREYS_FIELD(int64_t, wgan.critic_steps), AT_LEAST(wgan.critic_steps, 1),
+       "critic updates per generator update"},
+      {"wgan", "gp_weight", JEFFREYS_FIELD(double, wgan.gp_weight), AT_LEAST(wgan.gp_weight, 0),
+       "gradient penalty weight"},
+
+      {"optim", "lr", JEFFREYS_FIELD(double, optim.lr), ABOVE(optim.lr, 0),
+       "Adam learning rate of the flow (WGAN-GP: generator)"},
+      {"optim", "lr_proxy", JEFFREYS_FIELD(double, optim.lr_proxy), ABOVE(optim.lr_proxy, 0),
+       "Adam learning rate of the energy model (WGAN-GP: critic)"},
+      {"optim", "beta1", JEFFREYS_FIELD(double, optim.beta1),
+       [](const Config& c) { return c.optim.beta1 >= 0 && c.optim.beta1 < 1 ? std::string() : "must be in [0, 1)"; },
+       "Adam"},
+      {"optim", "beta2", JEFFREYS_FIELD(double, optim.beta2),
+       [](const Config& c) { return c.optim.beta2 >= 0 && c.optim.beta2 < 1 ? std::string() : "must be in [0, 1)"; },
+       "Adam"},
+      {"optim", "weight_decay", JEFFREYS_FIELD(double, optim.weight_decay), AT_LEAST(optim.weight_decay, 0),
+       "Adam's L2 penalty"},
+      {"optim", "clip_grad_norm", JEFFREYS_FIELD(double, optim.clip_grad_norm),
+       [](const Config& c) { return c.optim.clip_grad_norm >= 0 ? std::string() : "must be >= 0 (0 = off)"; },
+       "global gradient norm clip per model (0 = off)"},
+      {"optim", "schedule", JEFFREYS_FIELD(std::string, optim.schedule), NAME(NameKind::schedule, optim.schedule),
+       "`constant`, `cosine` (to `min_lr_factor`) or `exponential` (`gamma`^step)"},
+      {"optim", "warmup_steps", JEFFREYS_FIELD(int64_t, optim.warmup_steps), AT_LEAST(optim.warmup_steps, 0),
+       "linear warm-up"},
+      {"optim", "min_lr_factor", JEFFREYS_FIELD(double, optim.min_lr_factor), none, "cosine: the final factor"},
+      {"optim", "gamma", JEFFREYS_FIELD(double, optim.gamma), ABOVE(optim.gamma, 0),
+       "exponential: the factor per step", [](const Config& c) { return c.optim.schedule == "exponential"; }},
+
+      {"train", "steps", JEFFREYS_FIELD(int64_t, train.steps), AT_LEAST(train.steps, 1), "training steps"},
+      {"train", "batch_size", JEFFREYS_FIELD(int64_t, train.batch_size), AT_LEAST(train.batch_size, 1), "data batch"},
+      {"train", "flow_samples", JEFFREYS_FIELD(int64_t, train.flow_samples), AT_LEAST(train.flow_samples, 2),
+       "flow samples M for `log Ẑ` and R"},
+      {"train", "log_every", JEFFREYS_FIELD(int64_t, train.log_every), AT_LEAST(train.log_every, 1),
+       "steps between rows of metrics.csv"},
+      {"train", "eval_every", JEFFREYS_FIELD(int64_t, train.eval_every), AT_LEAST(train.eval_every, 1),
+       "steps between evaluations"},
+      {"train", "checkpoint_every", JEFFREYS_FIELD(int64_t, train.checkpoint_every),
+       AT_LEAST(train.checkpoint_every, 1), "steps between checkpoints"},
+      {"train", "divergence_threshold", JEFFREYS_FIELD(double, train.divergence_threshold),
+       ABOVE(train.divergence_threshold, 0), "a term above this (or NaN) stops training"},
+
+      {"eval", "n_test", JEFFREYS_FIELD(int64_t, eval.n_test), AT_LEAST(eval.n_test, 10),
+       "fresh samples for NLLs"},
+      {"eval", "log_z_samples", JEFFREYS_FIELD(int64_t, eval.log_z_samples), AT_LEAST(eval.log_z_samples, 100),
+       "flow samples for the proxy's `log Z`"},
+      {"eval", "grid", JEFFREYS_FIELD(int64_t, eval.grid), AT_LEAST(eval.grid, 8),
+       "grid cells per side for quadrature"},
+      {"eval", "mmd_samples", JEFFREYS_FIELD(int64_t, eval.mmd_samples), AT_LEAST(eval.mmd_samples, 10),
+       "samples per side for MMD"},
+  };
+}
+
+}  // namespace
+
+std::string toml_number(double v) {
+  std::ostringstream o;
+  o << std::setprecision(17) << v;
+  std::string s = o.str();
+  if (s.find_first_of(".eE") == std::string::npos && s.find("inf") == std::string::npos && s.find("nan") == std::string::npos)
+    s += ".0";
+  return s;
+}
+
+const std::vector<KeySpec>& config_keys() {
+  static const std::vector<KeySpec> keys = make_keys();
+  return keys;
+}
+
+const std::vector<SectionSpec>& config_sections() {
+  static const std::vector<SectionSpec> sections = {
+      {"data", "the training data", nullptr, {}},
+      {"flow", "the main model", nullptr, {}},
+      {"energy", "the proxy", nullptr, {}},
+      {"method", "what is optimised", nullptr, {"objective", "constraints"}},
+      {"wgan", "the WGAN-GP baseline", [](const Config& c) { return c.method.is_wgan(); }, {}},
+      {"optim", "optimisers", nullptr, {}},
+      {"train", "the training loop", nullptr, {}},
+      {"eval", "evaluation", nullptr, {}},
+  };
+  return sections;
+}
+
+std::string toml_value(const KeySpec& spec, const Config& c) {
+  Config& m = const_cast<Config&>(c);  // the accessors give references; nothing is written
+  return std::visit(
+      [&](auto get) -> std::string {
+        const auto& v = get(m);
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          std::ostringstream o;
+          o << std::quoted(v);
+          return o.str();
+        } else if constexpr (std::is_same_v<T, bool>) {
+          return v ? "true" : "false";
+        } else if constexpr (std::is_same_v<T, double>) {
+          return toml_number(v);
+        } else {
+          return std::to_string(v);
+        }
+      },
+      spec.field);
+}
+
+std::string config_keys_markdown() {
+  const Config defaults;
+  std::ostringstream o;
+  o << "| key | default | meaning |\n|---|---|---|\n";
+  for (const auto& k : config_keys()) {
+    std::string def = toml_value(k, defaults);
+    if (def.front() == '"') def = "`" + def + "`";
+    o << "| `" << k.key() << "` | " << def << " | " << k.help;
+    if (k.section == "wgan") o << " (only with `method.name = \"wgan-gp\"`)";
+    o << " |\n";
+    if (k.key() == "method.name") {
+      o << "| `method.objective` | the preset's | table `{F = w, P = w, R = w}` replacing the preset's objective |\n";
+      o << "| `[[method.constraints]]` | the preset's | `term`, `level` (0), `relative_to` (`\"\"`), `resilient` "
+           "(true), `slack_cost` α (1), `dual_lr` η (0.01), `dual_init` λ0 (1); replaces the preset's constraints "
+           "(`constraints = []` for none) |\n";
+    }
+  }
+  return o.str();
+}
+
+}  // namespace jeffreys::app

@@ -1,0 +1,56 @@
+#pragma once
+/// The configuration schema: every key of a run configuration declared once, with its type, where
+/// it lives in Config (whose field initialiser is its default), its bounds and its help. The TOML
+/// reader, --set, validation, the resolved config.toml, `jeffreys keys` and the README's key table
+/// are all made from this table; adding a key means adding one line here and one field in Config.
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "app/config/config.h"
+
+namespace jeffreys::app {
+
+/// Where a key's value lives in a Config.
+using KeyField = std::variant<int64_t& (*)(Config&), uint64_t& (*)(Config&), double& (*)(Config&), bool& (*)(Config&),
+                              std::string& (*)(Config&)>;
+
+struct KeySpec {
+  std::string section;  ///< "" for top-level keys
+  std::string name;
+  KeyField field;
+  /// The bound or choice the value must meet: an error message ("must be >= 1"), empty when it does.
+  /// Sees the whole configuration, for keys that depend on another (data.csv on data.name).
+  std::function<std::string(const Config&)> check;
+  std::string help;
+  /// Written to config.toml only when this says so (keys added later, so that older resolved
+  /// configurations compare equal); null: always.
+  bool (*written)(const Config&) = nullptr;
+
+  std::string key() const { return section.empty() ? name : section + "." + name; }
+};
+
+struct SectionSpec {
+  std::string name;
+  std::string help;
+  /// Written to config.toml only when this says so; null: always.
+  bool (*written)(const Config&) = nullptr;
+  /// Structured keys of the section that Config reads and writes itself ([method]'s objective and constraints).
+  std::vector<std::string> structured;
+};
+
+/// Every key, sections in file order, keys in their section's order.
+const std::vector<KeySpec>& config_keys();
+const std::vector<SectionSpec>& config_sections();
+
+/// A number as the resolved file writes it: 17 significant digits, always with a decimal point.
+std::string toml_number(double v);
+
+/// The value of `spec` in `c` as TOML ("8", "1e-3" written as 0.001, "\"cpu\"", "true").
+std::string toml_value(const KeySpec& spec, const Config& c);
+
+/// The README's key table (markdown): key, default, meaning; `jeffreys keys` prints it.
+std::string config_keys_markdown();
+
+}  // namespace jeffreys::app

@@ -1,0 +1,194 @@
+#include "app/runs/sbi_run.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <filesystem>
+#include <iomanip>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "app/report/table.h"
+#include "jeffreys/core/allocator.h"
+#include "jeffreys/core/atomic_file.h"
+#include "jeffreys/core/threads.h"
+#include "jeffreys/metrics/c2st.h"
+#include "jeffreys/plot/charts.h"
+#include "jeffreys/plot/png.h"
+#include "jeffreys/simulators/observations.h"
+#include "jeffreys/simulators/task.h"
+
+namespace fs = std::filesystem;
+
+namespace jeffreys::app {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// Pairwise marginals of the first dimensions: one row per pair, one column per sample set, all
+/// panels of a row on the reference's extent (its 0.5% to 99.5% quantiles, widened by 10%).
+plot::Image pair_plot(const std::vector<std::pair<std::string, torch::Tensor>>& sets, int max_dims) {
+  const auto& ref = sets.front().second;
+  const int64_t d = std::min<int64_t>(ref.size(1), max_dims);
+  std::vector<plot::Image> panels;
+  auto q = [&](int64_t j, double p) { return torch::quantile(ref.select(1, j), p).item<double>(); };
+  // 340 px: "reference: theta1 vs theta2" fits at the normal text size, so every panel of a row
+  // has the same title band and the panels line up.
+  auto opts = plot::ScatterOptions().width(340).height(340).point_radius(1.0).alpha(0.25);
+  const int64_t shown = std::min<int64_t>(ref.size(0), 3000);
+  int columns = static_cast<int>(sets.size());
+  if (d == 1) {
+    for (const auto& [name, x] : sets) {
+      auto pts = torch::stack({x.narrow(0, 0, std::min<int64_t>(x.size(0), shown)).select(1, 0),
+                               torch::zeros({std::min<int64_t>(x.size(0), shown)}, torch::kDouble)}, 1);
+      const double lo = q(0, 0.005), hi = q(0, 0.995), pad = 0.1 * (hi - lo) + 1e-9;
+      panels.push_back(plot::scatter(pts, {lo - pad, hi + pad, -1, 1}, name + ": theta1", opts));
+    }
+    return plot::tile(panels, columns);
+  }
+  for (int64_t a = 0; a < d; ++a)
+    for (int64_t b = a + 1; b < d; ++b) {
+      const double lx = q(a, 0.005), hx = q(a, 0.995), ly = q(b, 0.005), hy = q(b, 0.995);
+      const double px = 0.1 * (hx - lx) + 1e-9, py = 0.1 * (hy - ly) + 1e-9;
+      const std::array<double, 4> extent{lx - px, hx + px, ly - py, hy + py};
+      for (const auto& [name, x] : sets) {
+        auto pts = torch::stack({x.select(1, a), x.select(1, b)}, 1).narrow(0, 0, std::min<int64_t>(x.size(0), shown));
+        panels.push_back(plot::scatter(pts, extent,
+                                       name + ": theta" + std::to_string(a + 1) + " vs theta" + std::to_string(b + 1), opts));
+      }
+    }
+  return plot::tile(panels, columns);
+}
+
+}  // namespace
+
+SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* progress) {
+  // Everything that can fail on bad input happens before the folder is touched.
+  auto task = simulators::make_task(o.task);
+  if (o.threads < 1) throw std::invalid_argument("threads must be >= 1");
+  set_num_threads(o.threads);
+  keep_freed_memory();
+  if (o.budget < 10) throw std::invalid_argument("--budget must be >= 10, got " + std::to_string(o.budget));
+  std::vector<int> numbers = o.observation_numbers;
+  if (numbers.empty()) numbers = simulators::observation_numbers(o.observations);
+  std::vector<simulators::Observation> obs;
+  for (int k : numbers) obs.push_back(simulators::read_observation(simulators::observation_folder(o.observations, k), *task));
+  if (fs::exists(dir) && !fs::is_empty(dir)) throw std::runtime_error("output folder '" + dir + "' is not empty");
+  sbi::PosteriorEstimator estimator(task->parameter_dim(), task->data_dim(), o.posterior);
+  const std::string method_name = o.posterior.custom_formulation ? estimator.formulation().name : o.posterior.method;
+
+  fs::create_directories(dir + "/plots");
+  nlohmann::json cfg;
+  cfg["task"] = o.task;
+  cfg["observations"] = o.observations;
+  cfg["observation_numbers"] = numbers;
+  cfg["budget"] = o.budget;
+  cfg["seed"] = o.seed;
+  cfg["method"] = method_name;
+  cfg["posterior_samples"] = o.posterior_samples;
+  cfg["proxy_proposals"] = o.proxy_proposals;
+  cfg["c2st_folds"] = o.c2st_folds;
+  cfg["threads"] = o.threads;  // the summation order, hence the trajectory, depends on it
+  // The estimator's options: the method name's suffixes (-K, -E) are resolved there.
+  const auto& p = estimator.options();
+  cfg["posterior"] = {{"flow", "nsf"},          {"layers", p.layers},
+                      {"hidden", p.hidden},     {"bins", p.bins},
+                      {"bound", p.bound},       {"energy_hidden", p.energy_hidden},
+                      {"energy_depth", p.energy_depth}, {"lr", p.lr},
+                      {"lr_proxy", p.lr_proxy}, {"batch_size", p.batch_size},
+                      {"validation_fraction", p.validation_fraction}, {"patience", p.patience},
+                      {"max_epochs", p.max_epochs}, {"flow_samples", p.flow_samples},
+                      {"embedding_features", p.embedding_features}, {"embedding_hidden", p.embedding_hidden}};
+  nlohmann::json f;
+  for (const auto& t : estimator.formulation().objective) f["objective"][t.term] = t.weight;
+  for (const auto& c : estimator.formulation().constraints)
+    f["constraints"].push_back({{"term", c.term}, {"relative_to", c.relative_to}, {"level", c.level},
+                                {"resilient", c.resilient}, {"slack_cost", c.slack_cost}, {"dual_lr", c.dual_lr},
+                                {"dual_init", c.dual_init}});
+  cfg["formulation"] = f;
+  write_file_atomically(dir + "/config.json", cfg.dump(2) + "\n");
+
+  SbiSummary out;
+  out.dir = dir;
+  // Simulations: θ ~ prior, x ~ simulator(θ), from the run's seed.
+  auto t0 = std::chrono::steady_clock::now();
+  auto gen = at::detail::createCPUGenerator(o.seed * 7919 + 17);
+  auto theta = task->sample_prior(o.budget, gen);
+  auto x = task->simulate(theta, gen);
+  out.simulate_seconds = seconds_since(t0);
+  if (progress) *progress << o.task << ": " << o.budget << " simulations in " << out.simulate_seconds << " s\n";
+
+  out.training = estimator.train(theta, x, progress);
+  out.train_seconds = out.training.seconds;
+  {
+    std::ostringstream csv;
+    for (size_t i = 0; i < out.training.columns.size(); ++i) csv << (i ? "," : "") << out.training.columns[i];
+    csv << "\n";
+    for (const auto& row : out.training.rows) {
+      for (size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << detail::csv_number(row[i]);
+      csv << "\n";
+    }
+    write_file_atomically(dir + "/training.csv", csv.str());
+  }
+
+  auto support = [&](const torch::Tensor& t) { return task->in_support(t); };
+  metrics::C2stOptions c2o;
+  c2o.folds(o.c2st_folds);
+  for (size_t i = 0; i < obs.size(); ++i) {
+    const auto& ob = obs[i];
+    auto sg = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(numbers[i]));
+    std::vector<std::pair<std::string, torch::Tensor>> sets = {{"reference", ob.reference_posterior_samples}};
+    auto score = [&](const std::string& sampler, const torch::Tensor& samples, std::chrono::steady_clock::time_point ts) {
+      const double c = metrics::c2st(samples, ob.reference_posterior_samples, c2o);
+      out.scores.push_back({numbers[i], sampler, c, seconds_since(ts)});
+      sets.push_back({sampler, samples});
+      if (progress)
+        *progress << "observation " << numbers[i] << ", " << sampler << " samples: C2ST " << std::fixed
+                  << std::setprecision(3) << c << std::defaultfloat << "\n"
+                  << std::flush;
+    };
+    auto ts = std::chrono::steady_clock::now();
+    score("flow", estimator.sample(ob.observation, o.posterior_samples, sg, support), ts);
+    if (estimator.has_proxy()) {
+      ts = std::chrono::steady_clock::now();
+      score("proxy", estimator.sample_proxy(ob.observation, o.posterior_samples, o.proxy_proposals, sg, support), ts);
+    }
+    plot::save_png(pair_plot(sets, 4), dir + "/plots/pairs_obs_" + std::to_string(numbers[i]) + ".png");
+  }
+
+  nlohmann::json sum;
+  sum["task"] = o.task;
+  sum["budget"] = o.budget;
+  sum["method"] = method_name;
+  sum["seed"] = o.seed;
+  sum["simulate_seconds"] = out.simulate_seconds;
+  sum["train_seconds"] = out.train_seconds;
+  sum["epochs"] = out.training.epochs;
+  sum["steps"] = out.training.steps;
+  sum["best_epoch"] = out.training.best_epoch;
+  sum["switch_epoch"] = out.training.switch_epoch;
+  sum["best_validation_nll"] = out.training.best_validation_nll;
+  sum["stopped_early"] = out.training.stopped_early;
+  std::map<std::string, std::vector<double>> by_sampler;
+  for (const auto& s : out.scores) {
+    sum["c2st"].push_back({{"observation", s.observation}, {"sampler", s.sampler}, {"c2st", s.c2st}});
+    by_sampler[s.sampler].push_back(s.c2st);
+  }
+  for (const auto& [sampler, v] : by_sampler) {
+    double m = 0;
+    for (double c : v) m += c;
+    sum["mean_c2st"][sampler] = m / static_cast<double>(v.size());
+  }
+  write_file_atomically(dir + "/summary.json", sum.dump(2) + "\n");
+  std::ostringstream csv;
+  csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n";
+  for (const auto& s : out.scores)
+    csv << o.task << "," << o.budget << "," << method_name << "," << s.sampler << "," << o.seed << "," << s.observation
+        << "," << detail::csv_number(s.c2st) << "," << detail::csv_number(out.train_seconds) << "\n";
+  write_file_atomically(dir + "/c2st.csv", csv.str());
+  return out;
+}
+
+}  // namespace jeffreys::app

@@ -1,0 +1,54 @@
+#pragma once
+/// One simulation-based inference run as a folder: simulate `budget` pairs from a task's prior and
+/// simulator, train a posterior estimator with one method, then for each observation draw posterior
+/// samples from the flow (and from the proxy by importance resampling) and score them by C2ST
+/// against sbibm's reference samples. What `jeffreys sbi` runs.
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "jeffreys/sbi/posterior.h"
+
+namespace jeffreys::app {
+
+struct SbiOptions {
+  std::string task;
+  /// Folder laid out like ../shared/sbibm/<task>/ (obs_1/, obs_2/, ...).
+  std::string observations;
+  /// Observation numbers to score; empty = every obs_<k> folder found.
+  std::vector<int> observation_numbers;
+  int64_t budget = 1000;
+  uint64_t seed = 0;
+  /// Posterior draws per observation and sampler (sbibm: 10,000) and proposals for the proxy's.
+  int64_t posterior_samples = 10000;
+  int64_t proxy_proposals = 100000;
+  /// C2ST folds (sbibm: 5); fewer only for quick checks.
+  int64_t c2st_folds = 5;
+  /// LibTorch and OpenBLAS threads of this process (the benchmark runs one process per core).
+  int threads = 1;
+  sbi::PosteriorOptions posterior;
+};
+
+struct SbiScore {
+  int observation = 0;
+  std::string sampler;  ///< "flow" or "proxy"
+  double c2st = 0;
+  double seconds = 0;  ///< sampling + C2ST
+};
+
+struct SbiSummary {
+  std::string dir;
+  double simulate_seconds = 0, train_seconds = 0;
+  sbi::TrainingReport training;
+  std::vector<SbiScore> scores;
+};
+
+/// Runs everything into `dir` (created; must be absent or empty): config.json, training.csv (per
+/// epoch), c2st.csv (columns task,budget,method,sampler,seed,observation,c2st,train_seconds),
+/// summary.json and plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
+/// the proxy's samples). Bad input (unknown task, missing observation files) fails before the
+/// folder is created. c2st.csv is written last, so its presence marks a finished run.
+SbiSummary sbi_run(const SbiOptions& options, const std::string& dir, std::ostream* progress = nullptr);
+
+}  // namespace jeffreys::app

@@ -1,0 +1,35 @@
+#pragma once
+// Internal to app/studies: the file layout of an image study's folder and the small readers its run
+// and its report share.
+#include <torch/torch.h>
+
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <stdexcept>
+#include <string>
+
+#include "app/report/table.h"
+#include "app/studies/image_study.h"
+
+namespace jeffreys::app::image_files {
+
+/// `out`/autoencoder_d<d>: the autoencoder of latent size d, its codes and summary.
+inline std::string ae_dir(const std::string& out, int64_t d) { return out + "/autoencoder_d" + std::to_string(d); }
+
+/// A latent run's name (and folder under runs/): <arm>__d<d>__s<seed>.
+inline std::string run_name(const std::string& arm, int64_t d, uint64_t seed) {
+  return arm + "__d" + std::to_string(d) + "__s" + std::to_string(seed);
+}
+
+/// The lowest pixel value of the study's range.
+inline double pixel_low(const ImageStudyConfig& c) { return c.data.range == "symmetric" ? -1.0 : 0.0; }
+
+inline nlohmann::json read_json(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read '" + path + "'");
+  return nlohmann::json::parse(in);
+}
+
+inline std::string num(double v, int digits = 3) { return fixed(v, digits); }
+
+}  // namespace jeffreys::app::image_files

@@ -1,0 +1,245 @@
+#include "app/studies/sbi_benchmark.h"
+
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+#include "app/config/config.h"
+#include "app/config/toml_file.h"
+#include "app/report/table.h"
+#include "app/sweeps/commands.h"
+#include "app/sweeps/sweep.h"
+#include "jeffreys/core/atomic_file.h"
+
+namespace fs = std::filesystem;
+
+namespace jeffreys::app {
+namespace {
+
+
+/// A required list: present and non-empty.
+template <typename T>
+std::vector<T> required_list(const std::string& file, const toml::table& t, const std::string& key) {
+  if (t.get(key) == nullptr) toml_fail(file, nullptr, key, "missing (a non-empty array)");
+  auto v = read_toml_list<T>(file, t, key, "");
+  if (v.empty()) toml_fail(file, t.get(key), key, "must be a non-empty array");
+  return v;
+}
+
+std::string run_name(const std::string& task, int64_t budget, const std::string& method, uint64_t seed) {
+  return task + "__" + std::to_string(budget) + "__" + method + "__s" + std::to_string(seed);
+}
+
+struct Row {
+  std::string task, method, sampler;
+  int64_t budget = 0;
+  uint64_t seed = 0;
+  int observation = 0;
+  double c2st = 0, train_seconds = 0;
+};
+
+std::vector<Row> read_c2st(const std::string& path) {
+  const auto t = read_csv_table(path);
+  std::vector<Row> rows;
+  for (size_t i = 0; i < t.rows.size(); ++i) {
+    const auto& f = t.rows[i];
+    if (f.size() < 8) continue;
+    Row r;
+    r.task = f[0];
+    r.budget = static_cast<int64_t>(csv_field_number(t, i, 1));
+    r.method = f[2];
+    r.sampler = f[3];
+    r.seed = static_cast<uint64_t>(csv_field_number(t, i, 4));
+    r.observation = static_cast<int>(csv_field_number(t, i, 5));
+    r.c2st = csv_field_number(t, i, 6);
+    r.train_seconds = csv_field_number(t, i, 7);
+    rows.push_back(r);
+  }
+  return rows;
+}
+
+}  // namespace
+
+SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
+  const toml::table root = parse_toml_file(path);
+  SbiBenchmarkConfig c;
+  c.file = path;
+  only_known_keys(path, root, "",
+               {"tasks", "budgets", "more_budgets", "methods", "seeds", "observations_root", "observations", "args",
+                "reference"});
+  c.tasks = required_list<std::string>(path, root, "tasks");
+  c.budgets = required_list<int64_t>(path, root, "budgets");
+  c.methods = required_list<std::string>(path, root, "methods");
+  c.seeds = required_list<uint64_t>(path, root, "seeds");
+  c.observations = read_toml_list<int>(path, root, "observations", "");
+  c.args = read_toml_list<std::string>(path, root, "args", "");
+  const auto* o = root.get("observations_root");
+  if (o == nullptr || !o->is_string()) toml_fail(path, o, "observations_root", "must name the folder holding <task>/obs_<k>/");
+  c.observations_root = (fs::path(path).parent_path() / *o->value<std::string>()).lexically_normal().string();
+  // sbibm's files elsewhere than beside the repository: the environment says where.
+  if (const char* env = std::getenv("JEFFREYS_SBIBM_DIR"); env != nullptr && *env != '\0') c.observations_root = env;
+  for (const auto& t : c.tasks)
+    if (!fs::exists(c.observations_root + "/" + t))
+      toml_fail(path, o, "observations_root", "no folder '" + c.observations_root + "/" + t + "' for task '" + t + "'");
+  if (const auto* m = root.get("more_budgets")) {
+    if (!m->is_table()) toml_fail(path, m, "more_budgets", "must be a table: task = [budget, ...]");
+    for (const auto& [task, node] : *m->as_table()) {
+      const std::string name(task.str());
+      const std::string key = "more_budgets." + name;
+      if (std::find(c.tasks.begin(), c.tasks.end(), name) == c.tasks.end())
+        toml_fail(path, &node, key, "names a task that is not in 'tasks'");
+      if (!node.is_array()) toml_fail(path, &node, key, "must be a list of budgets");
+      for (const auto& v : *node.as_array()) {
+        if (!v.is_integer() || *v.value<int64_t>() < 10) toml_fail(path, &v, key, "budgets must be integers >= 10");
+        c.more_budgets[name].push_back(*v.value<int64_t>());
+      }
+    }
+  }
+  if (const auto* r = root.get("reference")) {
+    if (!r->is_table()) toml_fail(path, r, "reference", "must be a table: task = { \"1000\" = c2st, ... }");
+    for (const auto& [task, node] : *r->as_table()) {
+      const std::string key = "reference." + std::string(task.str());
+      if (!node.is_table()) toml_fail(path, &node, key, "must be a table of budget = C2ST");
+      for (const auto& [budget, v] : *node.as_table()) {
+        if (!v.is_number()) toml_fail(path, &v, key + "." + std::string(budget.str()), "must be a number");
+        c.reference[std::string(task.str())][std::stoll(std::string(budget.str()))] =
+            v.is_integer() ? static_cast<double>(*v.value<int64_t>()) : *v.value<double>();
+      }
+    }
+  }
+  return c;
+}
+
+std::vector<int64_t> SbiBenchmarkConfig::budgets_for(const std::string& task) const {
+  std::set<int64_t> all(budgets.begin(), budgets.end());
+  if (auto it = more_budgets.find(task); it != more_budgets.end()) all.insert(it->second.begin(), it->second.end());
+  return {all.begin(), all.end()};
+}
+
+std::vector<int64_t> SbiBenchmarkConfig::all_budgets() const {
+  std::set<int64_t> all(budgets.begin(), budgets.end());
+  for (const auto& [task, extra] : more_budgets) all.insert(extra.begin(), extra.end());
+  return {all.begin(), all.end()};
+}
+
+namespace {
+bool has_budget(const SbiBenchmarkConfig& c, const std::string& task, int64_t budget) {
+  const auto b = c.budgets_for(task);
+  return std::find(b.begin(), b.end(), budget) != b.end();
+}
+}  // namespace
+
+int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options) {
+  const Sweep sweep("sbi benchmark", out, options);
+  std::vector<SweepRun> plan;
+  // Seed-major, then small budgets first: a benchmark stopped early has every method for its first seeds.
+  for (uint64_t seed : c.seeds)
+    for (int64_t budget : c.all_budgets())
+      for (const auto& task : c.tasks)
+        for (const auto& method : c.methods) {
+          if (!has_budget(c, task, budget)) continue;
+          const auto name = run_name(task, budget, method, seed);
+          plan.push_back({name, sbi_command(task, budget, method, seed, c.observations_root + "/" + task,
+                                            c.observations, c.args, sweep.run_dir(name)),
+                          nullptr});
+        }
+  SweepRules rules;
+  // A folder without c2st.csv is an interrupted run: removed and run again.
+  rules.finished = [](const std::string& dir) { return fs::exists(dir + "/c2st.csv"); };
+  rules.restart_interrupted = true;
+  rules.judge = [](const std::string& dir, int code) -> RunEnd {
+    if (code == 0 && fs::exists(dir + "/c2st.csv")) return {RunEnd::completed, "done"};
+    return {RunEnd::failed, ""};
+  };
+  const auto outcome = sweep.run(plan, rules);
+  report_sbi_benchmark(c, out);
+  return outcome.failed;
+}
+
+std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out) {
+  fs::create_directories(out);
+  std::vector<Row> rows;
+  for (uint64_t seed : c.seeds)
+    for (int64_t budget : c.all_budgets())
+      for (const auto& task : c.tasks)
+        for (const auto& method : c.methods) {
+          if (!has_budget(c, task, budget)) continue;
+          auto r = read_c2st(out + "/runs/" + run_name(task, budget, method, seed) + "/c2st.csv");
+          rows.insert(rows.end(), r.begin(), r.end());
+        }
+  std::ostringstream csv;
+  csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n" << std::setprecision(6);
+  for (const auto& r : rows)
+    csv << r.task << "," << r.budget << "," << r.method << "," << r.sampler << "," << r.seed << "," << r.observation << ","
+        << r.c2st << "," << r.train_seconds << "\n";
+  write_file_atomically(out + "/results.csv", csv.str());
+
+  // Per (task, budget, method, sampler): each seed's mean over observations, then mean ± std over seeds.
+  using Key = std::tuple<std::string, int64_t, std::string, std::string>;
+  std::map<Key, std::map<uint64_t, std::vector<double>>> by;
+  std::set<std::string> samplers;
+  for (const auto& r : rows) {
+    by[{r.task, r.budget, r.method, r.sampler}][r.seed].push_back(r.c2st);
+    samplers.insert(r.sampler);
+  }
+  auto cell = [&](const Key& k) -> std::string {
+    auto it = by.find(k);
+    if (it == by.end()) return "–";
+    std::vector<double> per_seed;
+    for (const auto& [seed, v] : it->second) per_seed.push_back(mean_std(v).mean);
+    // One seed has no spread to show: no "± 0.000" that would read as a measured spread of zero.
+    CellFormat f;
+    f.count = true;
+    f.spread_of_one = false;
+    f.infinity_sign = false;
+    return mean_std_cell(mean_std(per_seed), f);
+  };
+  std::ostringstream md;
+  md << "# SBI benchmark: mean C2ST (lower is better, 0.5 is perfect)\n\n"
+     << "Per cell: mean over seeds of each seed's mean C2ST over the observations, ± the standard deviation "
+        "over seeds (none with one seed), (number of seeds). `flow`: posterior samples of the flow; `proxy`: of the energy model, by "
+        "sampling-importance-resampling from flow samples. sbibm NPE: the published values. Generated by "
+        "`jeffreys sbi-benchmark` from `"
+     << c.file << "`.\n\n| task | budget | sbibm NPE |";
+  std::vector<std::pair<std::string, std::string>> cols;
+  for (const auto& m : c.methods)
+    for (const auto& s : {"flow", "proxy"})
+      if (samplers.count(s)) {
+        bool any = false;
+        for (const auto& [k, v] : by)
+          if (std::get<2>(k) == m && std::get<3>(k) == s) any = true;
+        if (any) cols.push_back({m, s});
+      }
+  for (const auto& [m, s] : cols) md << " " << m << " (" << s << ") |";
+  md << "\n|---|---|---|";
+  for (size_t i = 0; i < cols.size(); ++i) md << "---|";
+  md << "\n";
+  for (const auto& task : c.tasks)
+    for (int64_t budget : c.budgets_for(task)) {
+      bool any = false;
+      std::ostringstream line;
+      line << "| " << task << " | " << budget << " | ";
+      auto ref = c.reference.find(task);
+      if (ref != c.reference.end() && ref->second.count(budget))
+        line << std::fixed << std::setprecision(3) << ref->second.at(budget);
+      else
+        line << "–";
+      line << " |";
+      for (const auto& [m, s] : cols) {
+        Key k{task, budget, m, s};
+        any = any || by.count(k);
+        line << " " << cell(k) << " |";
+      }
+      if (any) md << line.str() << "\n";
+    }
+  write_file_atomically(out + "/results.md", md.str());
+  return {"results.csv", "results.md"};
+}
+
+}  // namespace jeffreys::app

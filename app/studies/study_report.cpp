@@ -1,0 +1,309 @@
+// The 2D study's report: results.csv, results.md and the figures, from the run folders present.
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+#include <iomanip>
+#include <map>
+#include <optional>
+#include <sstream>
+
+#include "app/report/table.h"
+#include "app/runs/run.h"
+#include "app/runs/run_folder.h"
+#include "app/studies/study.h"
+#include "jeffreys/core/atomic_file.h"
+#include "jeffreys/plot/charts.h"
+#include "jeffreys/plot/png.h"
+
+namespace fs = std::filesystem;
+
+namespace jeffreys::app {
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+std::string fmt(double v, int precision = 4) {
+  if (std::isnan(v)) return "";
+  std::ostringstream o;
+  o << std::setprecision(precision) << v;
+  return o.str();
+}
+
+/// A run of the plan with what its folder's summary.json says.
+struct RunResult {
+  const StudyRun* run = nullptr;
+  RunRecord record;
+  const std::string& status() const { return record.status; }
+};
+
+std::optional<RunResult> read_result(const StudyRun& r, const std::string& dir) {
+  auto record = RunFolder(dir).read_summary();
+  if (!record) return std::nullopt;
+  return RunResult{&r, *record};
+}
+
+std::string fmt(double v, int precision = 4) {
+  if (std::isnan(v)) return "";
+  std::ostringstream o;
+  o << std::setprecision(precision) << v;
+  return o.str();
+}
+
+std::string cell(const MeanStd& m, int precision = 3) {
+  CellFormat f;
+  f.precision = precision;
+  return mean_std_cell(m, f);
+}
+
+/// Mean over seeds of a metric at each step where every seed has it.
+plot::Series mean_curve(const std::vector<const RunResult*>& runs, const std::string& out, const std::string& metric,
+                        const std::string& name) {
+  std::map<double, std::vector<double>> by_step;
+  for (const auto* r : runs) {
+    for (const auto& row : read_metrics_csv(out + "/runs/" + r->run->name)) {
+      auto it = row.find(metric);
+      if (it != row.end() && std::isfinite(it->second)) by_step[row.at("step")].push_back(it->second);
+    }
+  }
+  plot::Series s{name, {}, {}};
+  for (const auto& [step, v] : by_step) {
+    if (v.size() != runs.size()) continue;
+    s.x.push_back(step);
+    s.y.push_back(mean_std(v).mean);
+  }
+  return s;
+}
+
+
+using Key = std::tuple<std::string, std::string, int64_t, double>;  // arm, dataset, n, lr
+
+/// Everything the report's parts read: the plan's runs that have a summary, grouped over seeds.
+struct Report {
+  const StudyConfig& study;
+  std::string out;
+  std::vector<StudyRun> runs;
+  std::vector<RunResult> results;
+  std::vector<Key> order;  ///< groups in plan order
+  std::map<Key, std::vector<const RunResult*>> groups;
+  std::map<std::string, double> default_lr;
+  std::vector<std::string> datasets;
+
+  MeanStd stat(const std::vector<const RunResult*>& g, const std::string& which, const std::string& metric) const {
+    std::vector<double> v;
+    for (const auto* x : g) v.push_back(which == "best" ? x->record.best_value(metric) : x->record.final_value(metric));
+    return mean_std(v);
+  }
+  const std::vector<const RunResult*>* group(const std::string& arm, const std::string& dataset, int64_t n) const {
+    auto it = groups.find(Key{arm, dataset, n, default_lr.at(arm)});
+    return it == groups.end() ? nullptr : &it->second;
+  }
+};
+
+/// results.csv: one row per run.
+void write_results_csv(const Report& r) {
+  std::ostringstream o;
+  o << "arm,dataset,n_train,seed,lr,status,steps_done,final_nll,best_nll,best_step,final_nll_proxy,best_nll_proxy,"
+       "final_forward_kl,final_reverse_kl,final_jeffreys,best_jeffreys,final_mmd,final_ess,final_lambda,final_slack,"
+       "train_seconds\n";
+  for (const auto& x : r.results) {
+    const auto& run = *x.run;
+    o << run.arm << "," << run.dataset << "," << run.n_train << "," << run.seed << "," << fmt(run.lr) << "," << x.status() << ","
+      << fmt(x.record.steps_done, 10) << "," << fmt(x.record.final_value("nll_flow"), 6) << "," << fmt(x.record.best_value("nll_flow"), 6)
+      << "," << fmt(x.record.best_step_of("nll_flow"), 10) << "," << fmt(x.record.final_value("nll_proxy"), 6) << ","
+      << fmt(x.record.best_value("nll_proxy"), 6) << "," << fmt(x.record.final_value("forward_kl"), 6) << ","
+      << fmt(x.record.final_value("reverse_kl"), 6) << "," << fmt(x.record.final_value("jeffreys"), 6) << ","
+      << fmt(x.record.best_value("jeffreys"), 6) << "," << fmt(x.record.final_value("mmd"), 6) << "," << fmt(x.record.final_value("ess"), 6)
+      << "," << fmt(x.record.final_value("lambda_0"), 6) << "," << fmt(x.record.final_value("slack_0"), 6) << ","
+      << fmt(x.record.wall_seconds, 6) << "\n";
+  }
+  write_file_atomically(r.out + "/results.csv", o.str());
+}
+
+/// results.md: pivot tables at each arm's own learning rate, then every group.
+void write_results_md(const Report& r) {
+  std::ostringstream o;
+  o << "# Study results\n\nMean ± standard deviation over seeds; NLL in nats on fresh samples of the true "
+       "distribution (lower is better). Generated by `jeffreys study` from `"
+    << r.study.file << "`.\n";
+  std::vector<std::string> arms, datasets;
+  std::vector<int64_t> sizes;
+  for (const auto& k : r.order) {
+    if (std::find(arms.begin(), arms.end(), std::get<0>(k)) == arms.end()) arms.push_back(std::get<0>(k));
+    if (std::find(datasets.begin(), datasets.end(), std::get<1>(k)) == datasets.end()) datasets.push_back(std::get<1>(k));
+    if (std::find(sizes.begin(), sizes.end(), std::get<2>(k)) == sizes.end()) sizes.push_back(std::get<2>(k));
+  }
+  std::sort(sizes.begin(), sizes.end());
+  auto pivot = [&](const std::string& title, const std::string& which, const std::string& metric) {
+    o << "\n## " << title << "\n\n| data | n_train |";
+    for (const auto& a : arms) o << " " << a << " |";
+    o << "\n|---|---|";
+    for (size_t i = 0; i < arms.size(); ++i) o << "---|";
+    o << "\n";
+    for (const auto& d : datasets)
+      for (int64_t n : sizes) {
+        bool any = false;
+        std::ostringstream line;
+        line << "| " << d << " | " << n << " |";
+        for (const auto& a : arms) {
+          auto it = r.groups.find(Key{a, d, n, r.default_lr.at(a)});
+          MeanStd m;
+          if (it != r.groups.end()) m = r.stat(it->second, which, metric);
+          any = any || m.n > 0;
+          line << " " << cell(m) << " |";
+        }
+        if (any) o << line.str() << "\n";
+      }
+  };
+  pivot("Final NLL of the flow", "final", "nll_flow");
+  pivot("Best NLL of the flow over training", "best", "nll_flow");
+  pivot("Final Jeffreys divergence of the flow (grid quadrature)", "final", "jeffreys");
+  pivot("Final NLL of the energy model", "final", "nll_proxy");
+  o << "\n## All groups\n\n| arm | data | n_train | lr | seeds | diverged | final NLL | best NLL | best step | "
+       "final Jeffreys | energy NLL | seconds/run |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+  for (const auto& k : r.order) {
+    const auto& g = r.groups.at(k);
+    int div = 0;
+    std::vector<double> secs, bstep;
+    for (const auto* x : g) {
+      div += x->status() == run_status::diverged;
+      secs.push_back(x->record.wall_seconds);
+      bstep.push_back(x->record.best_step_of("nll_flow"));
+    }
+    o << "| " << std::get<0>(k) << " | " << std::get<1>(k) << " | " << std::get<2>(k) << " | " << lr_label(std::get<3>(k))
+      << " | " << g.size() << " | " << div << " | " << cell(r.stat(g, "final", "nll_flow")) << " | "
+      << cell(r.stat(g, "best", "nll_flow")) << " | " << cell(mean_std(bstep), 0) << " | "
+      << cell(r.stat(g, "final", "jeffreys")) << " | " << cell(r.stat(g, "final", "nll_proxy")) << " | "
+      << cell(mean_std(secs), 0) << " |\n";
+  }
+  write_file_atomically(r.out + "/results.md", o.str());
+}
+
+/// nll_curves.png: the paper's panel a, per data set, at figure_n_train and each arm's own rate.
+bool draw_nll_curves(const Report& r) {
+  std::vector<std::string> curve_arms = r.study.curve_arms;
+  if (curve_arms.empty())
+    for (const auto& a : r.study.arms) curve_arms.push_back(a.name);
+  std::vector<plot::Image> charts;
+  for (const auto& d : r.datasets) {
+    std::vector<plot::Series> series;
+    for (const auto& a : curve_arms) {
+      auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
+      if (it == r.groups.end()) continue;
+      auto s = mean_curve(it->second, r.out, "nll_flow", a);
+      if (!s.x.empty()) series.push_back(s);
+    }
+    for (const auto& a : curve_arms) {
+      auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
+      if (it == r.groups.end()) continue;
+      auto s = mean_curve(it->second, r.out, "nll_proxy", a + " (energy)");
+      if (!s.x.empty()) series.push_back(s);
+    }
+    if (!series.empty())
+      charts.push_back(plot::line_chart(series, d + ", " + std::to_string(r.study.figure_n_train) + " points: test NLL",
+                                        "step", "NLL (nats, mean over seeds)", false, 820, 420, true));
+  }
+  if (!charts.empty()) {
+    plot::save_png(plot::tile(charts, 2), r.out + "/nll_curves.png");
+    return true;
+  }
+return false;
+}
+
+/// lr_panel.png: panel b, log axis.
+bool draw_lr_panel(const Report& r) {
+  if (!r.study.lr_panel_arms.empty()) {
+    std::vector<plot::Image> charts;
+    for (const auto& d : r.datasets) {
+      std::vector<plot::Series> series;
+      for (const auto& a : r.study.lr_panel_arms)
+        for (const auto& k : r.order)
+          if (std::get<0>(k) == a && std::get<1>(k) == d && std::get<2>(k) == r.study.lr_panel_n_train) {
+            auto s = mean_curve(r.groups.at(k), r.out, "nll_flow", a + " lr " + lr_label(std::get<3>(k)));
+            if (!s.x.empty()) series.push_back(s);
+          }
+      if (!series.empty())
+        charts.push_back(plot::line_chart(series, d + ", " + std::to_string(r.study.lr_panel_n_train) +
+                                                      " points: test NLL by learning rate",
+                                          "step", "NLL (nats, log axis)", true, 820, 420, true));
+    }
+    if (!charts.empty()) {
+      plot::save_png(plot::tile(charts, 2), r.out + "/lr_panel.png");
+      return true;
+    }
+  }
+return false;
+}
+
+/// densities.png: per data set, the truth, the training points, each density arm's flow, the last one's energy.
+bool draw_densities(const Report& r) {
+  if (!r.study.density_arms.empty()) {
+    std::vector<std::vector<plot::Image>> rows;
+    for (const auto& d : r.datasets) {
+      std::vector<plot::Image> row;
+      bool first = true;
+      for (size_t i = 0; i < r.study.density_arms.size(); ++i) {
+        const auto& a = r.study.density_arms[i];
+        auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
+        if (it == r.groups.end() || it->second.front()->status() != run_status::completed) continue;
+        const auto* x = it->second.front();  // the first seed
+        auto m = density_maps(r.out + "/runs/" + x->run->name, 160);
+        // One colour scale per row, the truth's, so that spikes of an overfitted flow saturate instead of hiding the rest.
+        auto style = plot::HeatmapOptions().width(300).height(300);
+        if (m.truth.defined()) style.vmin(0).vmax(m.truth.max().item<double>());
+        if (first) {
+          if (m.truth.defined()) row.push_back(plot::heatmap(m.truth, m.extent, d + ": true density", {}, style));
+          row.push_back(plot::scatter(m.train_points, m.extent,
+                                      std::to_string(m.train_points.size(0)) + " training points",
+                                      plot::ScatterOptions().width(300).height(300)));
+          first = false;
+        }
+        row.push_back(plot::heatmap(m.flow, m.extent, a + ": flow", {}, style));
+        if (i + 1 == r.study.density_arms.size() && m.proxy.defined())
+          row.push_back(plot::heatmap(m.proxy, m.extent, a + ": energy model", {}, style));
+      }
+      if (!row.empty()) rows.push_back(std::move(row));
+    }
+    int columns = 0;
+    for (const auto& row : rows) columns = std::max(columns, static_cast<int>(row.size()));
+    std::vector<plot::Image> panels;
+    for (auto& row : rows) {
+      // Rows of unequal length would misalign the grid: pad with blank panels.
+      while (static_cast<int>(row.size()) < columns) row.push_back(plot::Image(300, 300));
+      panels.insert(panels.end(), row.begin(), row.end());
+    }
+    if (!panels.empty()) {
+      plot::save_png(plot::tile(panels, columns), r.out + "/densities.png");
+      return true;
+    }
+  }
+return false;
+}
+
+}  // namespace
+
+std::vector<std::string> report_study(const StudyConfig& study, const std::string& out) {
+  fs::create_directories(out);
+  Report r{study, out, plan_study(study), {}, {}, {}, {}, {}};
+  for (const auto& run : r.runs)
+    if (auto res = read_result(run, out + "/runs/" + run.name)) r.results.push_back(*res);
+  for (const auto& x : r.results) {
+    Key k{x.run->arm, x.run->dataset, x.run->n_train, x.run->lr};
+    if (!r.groups.count(k)) r.order.push_back(k);
+    r.groups[k].push_back(&x);
+  }
+  for (const auto& a : study.arms) r.default_lr[a.name] = arm_lr(study, a.name);
+  for (const auto& run : r.runs)
+    if (std::find(r.datasets.begin(), r.datasets.end(), run.dataset) == r.datasets.end()) r.datasets.push_back(run.dataset);
+
+  std::vector<std::string> written = {"results.csv", "results.md"};
+  write_results_csv(r);
+  write_results_md(r);
+  if (draw_nll_curves(r)) written.push_back("nll_curves.png");
+  if (draw_lr_panel(r)) written.push_back("lr_panel.png");
+  if (draw_densities(r)) written.push_back("densities.png");
+  return written;
+}
+
+}  // namespace jeffreys::app

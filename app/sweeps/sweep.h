@@ -1,0 +1,74 @@
+#pragma once
+/// One engine for every sweep (the 2D study, the SBI benchmark, the image study's latent runs):
+/// plan → skip what finished → launch child processes, a bounded number at once → progress → tally.
+/// A sweep keeps only its plan (which runs, with which command) and its report.
+#include <cstdint>
+#include <functional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace jeffreys::app {
+
+struct SweepOptions {
+  /// Runs at once, each in its own process.
+  int jobs = 2;
+  /// The `jeffreys` executable each run is a command of (the command line passes itself).
+  std::string executable;
+  /// One line per finished run with the count and time left; nullptr = quiet.
+  std::ostream* progress = nullptr;
+};
+
+/// One planned run: its name (its folder under runs/ and its log under logs/) and the command
+/// arguments after the executable.
+struct SweepRun {
+  std::string name;
+  std::vector<std::string> args;
+  /// Called just before the run is launched (not for runs already finished): writes its inputs.
+  std::function<void()> prepare;
+};
+
+/// How a launched run ended, as the sweep reads it from the run's folder and exit code.
+struct RunEnd {
+  enum Kind { completed, diverged, failed } kind = failed;
+  std::string detail;  ///< for the progress line
+};
+
+/// What a sweep's runs say about themselves.
+struct SweepRules {
+  /// Whether the run in `dir` is finished (skipped, not run again).
+  std::function<bool(const std::string& dir)> finished;
+  /// How a run that exited with `exit_code` ended.
+  std::function<RunEnd(const std::string& dir, int exit_code)> judge;
+  /// Remove an unfinished run's folder before launching it (runs that cannot resume).
+  bool restart_interrupted = false;
+};
+
+struct SweepOutcome {
+  int64_t planned = 0, skipped = 0, completed = 0, diverged = 0, failed = 0;
+  double seconds = 0;
+};
+
+/// A sweep's folder: `out`/runs/<name>/, `out`/logs/<name>.log and `out`/configs/<name>.toml.
+class Sweep {
+ public:
+  /// Checks the executable and creates `out`/runs and `out`/logs. `what` names the sweep in messages.
+  Sweep(std::string what, std::string out, SweepOptions options);
+
+  std::string run_dir(const std::string& name) const { return out_ + "/runs/" + name; }
+  std::string log_file(const std::string& name) const { return out_ + "/logs/" + name + ".log"; }
+  /// `out`/configs/<name>.toml (the folder is created on first use).
+  std::string config_file(const std::string& name) const;
+
+  /// Runs every planned run that is not finished, in the plan's order, and tallies how they ended.
+  SweepOutcome run(const std::vector<SweepRun>& plan, const SweepRules& rules) const;
+
+  /// The command of `jeffreys <command>` with these arguments (the executable first).
+  std::vector<std::string> command(const std::vector<std::string>& args) const;
+
+ private:
+  std::string what_, out_;
+  SweepOptions options_;
+};
+
+}  // namespace jeffreys::app

@@ -1,0 +1,67 @@
+// jeffreys sbi: simulation-based inference on one sbibm task: simulate, train, score by C2ST.
+#include <iomanip>
+#include <map>
+
+#include "app/runs/sbi_run.h"
+#include "command.h"
+
+namespace jeffreys::cli {
+namespace {
+
+class Sbi : public Command {
+ public:
+  CLI::App* add_to(CLI::App& app) override {
+    auto* c = app.add_subcommand("sbi", "simulation-based inference on an sbibm task: simulate, train, score by C2ST");
+    c->add_option("--task", so_.task, "two_moons, gaussian_linear, gaussian_linear_uniform, slcp, gaussian_mixture, "
+                                      "bernoulli_glm, sir, lotka_volterra")->required();
+    c->add_option("--budget", so_.budget, "simulations (default 1000)")->check(CLI::Range(10, 100000000));
+    c->add_option("--method", so_.posterior.method,
+                  "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset, with optional suffixes -F<w> "
+                  "(forward weight), -K<k> (flow samples per context), -E<n> (learned context embedding), -warm");
+    c->add_option("--out", out_dir_, "run folder to create")->required();
+    c->add_option("--observations", so_.observations,
+                  "folder with obs_<k>/ like ../shared/sbibm/<task>/ (default: ../shared/sbibm/<task>)");
+    c->add_option("--observation", observations_, "observation numbers to score (default: all found)");
+    c->add_option("--seed", so_.seed, "simulations, initialisation, batches, samples");
+    c->add_option("--max-epochs", so_.posterior.max_epochs, "epoch limit (default 5000; early stopping usually ends sooner)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--flow-samples", so_.posterior.flow_samples, "K flow samples per context for log Z and R (default 16)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--posterior-samples", so_.posterior_samples, "draws per observation and sampler (default 10000)")
+        ->check(CLI::PositiveNumber);
+    c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
+    c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
+        ->check(CLI::Range(2, 20));
+    return c;
+  }
+  int run(std::ostream& out, std::ostream& err) override {
+    so_.observation_numbers = observations_;
+    if (so_.observations.empty()) so_.observations = "../shared/sbibm/" + so_.task;
+    so_.posterior.seed = so_.seed;
+    auto r = app::sbi_run(so_, out_dir_, &err);
+    out << "run folder: " << out_dir_ << " (" << so_.task << ", " << so_.budget << " simulations, "
+        << so_.posterior.method << "; trained " << r.training.epochs << " epochs in " << std::fixed
+        << std::setprecision(1) << r.train_seconds << " s)\n";
+    std::map<std::string, std::pair<double, int>> mean;
+    for (const auto& sc : r.scores) {
+      out << "observation " << sc.observation << ", " << sc.sampler << ": C2ST " << std::setprecision(3) << sc.c2st << "\n";
+      mean[sc.sampler].first += sc.c2st;
+      mean[sc.sampler].second += 1;
+    }
+    for (const auto& [sampler, m] : mean)
+      out << "mean C2ST (" << sampler << "): " << std::setprecision(3) << m.first / m.second << "\n";
+    out << "results: " << out_dir_ << "/c2st.csv, " << out_dir_ << "/summary.json; plots: " << out_dir_ << "/plots/\n";
+    return 0;
+  }
+
+ private:
+  app::SbiOptions so_;
+  std::string out_dir_;
+  std::vector<int> observations_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> sbi_command() { return std::make_unique<Sbi>(); }
+
+}  // namespace jeffreys::cli

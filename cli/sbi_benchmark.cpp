@@ -1,0 +1,41 @@
+// jeffreys sbi-benchmark: `jeffreys sbi` over tasks x budgets x methods x seeds, then its report.
+#include "app/studies/sbi_benchmark.h"
+#include "command.h"
+#include "sweep_flags.h"
+
+namespace jeffreys::cli {
+namespace {
+
+class SbiBenchmark : public Command {
+ public:
+  CLI::App* add_to(CLI::App& app) override {
+    auto* c = app.add_subcommand("sbi-benchmark", "run `jeffreys sbi` over tasks x budgets x methods x seeds and report");
+    flags_.add_to(c, "benchmark file (see experiments/sbibm/)", "benchmark folder: runs/, results.csv, results.md",
+                  "only rewrite results.csv and results.md from the runs present");
+    return c;
+  }
+  int run(std::ostream& out, std::ostream& err) override {
+    auto cfg = app::load_sbi_benchmark(flags_.config);
+    if (flags_.report_only) {
+      for (const auto& f : app::report_sbi_benchmark(cfg, flags_.out_dir)) out << "wrote " << flags_.out_dir << "/" << f << "\n";
+      return 0;
+    }
+    const auto o = flags_.options(err);
+    const auto failed = app::run_sbi_benchmark(cfg, flags_.out_dir, o);
+    out << "results: " << flags_.out_dir << "/results.csv, " << flags_.out_dir << "/results.md\n";
+    if (failed > 0) {
+      err << "error: " << failed << " runs failed (see " << flags_.out_dir << "/logs/)\n";
+      return 1;
+    }
+    return 0;
+  }
+
+ private:
+  SweepFlags flags_;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> sbi_benchmark_command() { return std::make_unique<SbiBenchmark>(); }
+
+}  // namespace jeffreys::cli

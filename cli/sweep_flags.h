@@ -1,0 +1,24 @@
+#pragma once
+// Internal to cli/: the flags every sweep command shares (its file, its folder, processes at once,
+// report only, the executable each run is a command of).
+#include <CLI/CLI.hpp>
+
+#include <ostream>
+#include <string>
+
+#include "app/sweeps/sweep.h"
+
+namespace jeffreys::cli {
+
+struct SweepFlags {
+  std::string config, out_dir, executable;
+  int jobs = 2;
+  bool report_only = false;
+
+  /// Declares --config, --out, --jobs, --report-only and --executable on `c`.
+  void add_to(CLI::App* c, const std::string& config_help, const std::string& out_help, const std::string& report_help);
+  /// The sweep's options: --jobs, the executable (this one by default), progress to `progress`.
+  app::SweepOptions options(std::ostream& progress) const;
+};
+
+}  // namespace jeffreys::cli

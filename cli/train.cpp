@@ -1,0 +1,39 @@
+// jeffreys train: one run from a configuration file into a run folder.
+#include "command.h"
+#include "run_outcome.h"
+
+namespace jeffreys::cli {
+namespace {
+
+class Train : public Command {
+ public:
+  CLI::App* add_to(CLI::App& app) override {
+    auto* c = app.add_subcommand("train", "train a model from a configuration file into a run folder");
+    c->add_option("--config", config_, "TOML configuration (see configs/; every key: jeffreys keys)");
+    c->add_option("--set", sets_, "override a key: --set flow.layers=4 (repeatable)");
+    c->add_option("--out", out_dir_, "run folder to create (or continue with --resume)")->required();
+    c->add_flag("--resume", resume_, "continue the run in --out from its last checkpoint");
+    c->add_option("--device", device_, "cpu or cuda[:N] (same as --set device=...)");
+    return c;
+  }
+  int run(std::ostream& out, std::ostream& err) override {
+    if (!device_.empty()) sets_.push_back("device=" + device_);
+    auto config = app::load_config(resume_ && config_.empty() ? "" : config_, sets_);
+    app::RunOptions o;
+    o.resume = resume_;
+    o.progress = &err;
+    print_outcome(app::train_run(config, out_dir_, o), out);
+    return 0;
+  }
+
+ private:
+  std::string config_, out_dir_, device_;
+  std::vector<std::string> sets_;
+  bool resume_ = false;
+};
+
+}  // namespace
+
+std::unique_ptr<Command> train_command() { return std::make_unique<Train>(); }
+
+}  // namespace jeffreys::cli

@@ -1,0 +1,176 @@
+// The image study: its file's errors name file, line and key; and a tiny study on a slice of
+// Fashion-MNIST trains the autoencoder, the classifier and two latent methods as processes, then
+// writes results.csv with real FID / precision / recall and the grids.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "app/config/config.h"
+#include "app/studies/image_study.h"
+#include "jeffreys/plot/image.h"
+#include "jeffreys/plot/png.h"
+
+namespace fs = std::filesystem;
+namespace je = jeffreys::app;
+
+namespace {
+
+const std::string kFashion = "/usr/share/datasets/fashion-mnist";
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("jeffreys_image_study_" + name);
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+std::string base_config() {
+  return "threads = 1\n[flow]\nfamily = \"realnvp\"\nlayers = 4\nhidden = 32\n[energy]\nhidden = 32\n"
+         "[train]\nsteps = 150\nbatch_size = 128\nflow_samples = 64\nlog_every = 50\neval_every = 150\n"
+         "checkpoint_every = 150\n[eval]\nlog_z_samples = 4000\nmmd_samples = 200\n";
+}
+
+std::string tiny_study(const std::string& data_path) {
+  return "seed = 0\n[data]\nsource = \"fashion-mnist\"\npath = \"" + data_path +
+         "\"\nmax_train = 2000\nmax_test = 400\n"
+         "[autoencoder]\nlatent_dims = [4]\nwidth = 8\nepochs = 2\n"
+         "[classifier]\nepochs = 1\nfeatures = 32\n"
+         "[evaluation]\nsamples = 300\nk = 3\nlangevin_steps = 3\nlangevin_step_size = 1e-3\ngrid = 4\n"
+         "[latent]\nbase = \"base.toml\"\nseeds = [0]\n"
+         "[[latent.arm]]\nname = \"mle\"\nset = ['method.name=\"mle-flow\"']\n"
+         "[[latent.arm]]\nname = \"joint\"\nset = ['method.name=\"jeffreys\"']\n";
+}
+
+std::string error_of(const std::string& path) {
+  try {
+    je::load_image_study(path);
+  } catch (const je::ConfigError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST(ImageStudyFile, ErrorsNameFileLineAndKey) {
+  auto d = fresh_dir("errors");
+  write(d / "base.toml", base_config());
+  const auto good = tiny_study(kFashion);
+  auto check = [&](const std::string& name, const std::string& text, const std::string& expect) {
+    const auto p = write(d / name, text);
+    const auto e = error_of(p);
+    EXPECT_NE(e.find(p), std::string::npos) << e;
+    EXPECT_NE(e.find(expect), std::string::npos) << "expected '" << expect << "' in: " << e;
+  };
+  check("unknown.toml", good + "[extra]\n", "'extra': unknown key");
+  check("range.toml", "[data]\nrange = \"bytes\"\n", ":2: key 'data.range': must be unit");
+  check("epochs.toml", "[autoencoder]\nepochs = 0\n", ":2: key 'autoencoder.epochs': must be >= 1");
+  check("dims.toml", "[autoencoder]\nlatent_dims = [16]\n[latent]\nbase = \"base.toml\"\nlatent_dims = [32]\n"
+        "[[latent.arm]]\nname = \"a\"\n", "32 is not in autoencoder.latent_dims");
+  check("arm.toml", "[latent]\nbase = \"base.toml\"\n[[latent.arm]]\nname = \"a\"\nset = ['flow.layers=0']\n",
+        "flow.layers");
+  check("base.toml.missing", "[latent]\nbase = \"nowhere.toml\"\n", "nowhere.toml' not found");
+  check("png.toml", "[data]\nsource = \"png-folder\"\npath = \".\"\n[classifier]\nepochs = 1\n", "needs labelled images");
+}
+
+TEST(ImageStudy, TinyStudyEndToEnd) {
+  if (!fs::exists(kFashion + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make test installs it)";
+  auto d = fresh_dir("tiny");
+  write(d / "base.toml", base_config());
+  auto cfg = je::load_image_study(write(d / "study.toml", tiny_study(kFashion)));
+  je::ImageStudyOptions o;
+  o.executable = JEFFREYS_EXE;
+  const auto out = (d / "out").string();
+  ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+  for (const char* f : {"results.csv", "results.md", "samples_d4.png", "samplers_d4.png", "grids/joint_d4_proxy.png",
+                        "autoencoder_d4/model.pt",
+                        "autoencoder_d4/latents_train.csv", "autoencoder_d4/reconstructions.png", "classifier/model.pt",
+                        "runs/joint__d4__s0/grid_flow.png", "runs/joint__d4__s0/grid_proxy.png",
+                        "runs/joint__d4__s0/grid_langevin.png", "runs/mle__d4__s0/grid_flow.png"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  // The codes the latent runs trained on: 2000 z-scored rows of 4 columns plus a header.
+  {
+    std::ifstream in(out + "/autoencoder_d4/latents_train.csv");
+    std::string line;
+    int rows = 0;
+    while (std::getline(in, line)) ++rows;
+    EXPECT_EQ(rows, 2001);
+  }
+  std::ifstream in(out + "/results.csv");
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header, "method,seed,latent_dim,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_seconds");
+  int rows = 0;
+  std::set<std::string> samplers;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream s(line);
+    std::vector<std::string> f;
+    for (std::string x; std::getline(s, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 10u) << line;
+    samplers.insert(f[0] + "/" + f[3]);
+    const double fid = std::stod(f[4]), p = std::stod(f[5]), r = std::stod(f[6]), nll = std::stod(f[7]);
+    EXPECT_TRUE(std::isfinite(fid) && fid > 0) << line;
+    EXPECT_TRUE(p >= 0 && p <= 1 && r >= 0 && r <= 1) << line;
+    EXPECT_TRUE(std::isfinite(nll)) << line;
+  }
+  EXPECT_EQ(rows, 4);  // mle: flow; joint: flow, proxy, langevin
+  EXPECT_EQ(samplers, (std::set<std::string>{"mle/flow", "joint/flow", "joint/proxy", "joint/langevin"}));
+  // A second call finds everything finished and only rewrites the report.
+  const auto t0 = fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json");
+  ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+  EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json"), t0);
+}
+
+TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {
+  auto d = fresh_dir("png");
+  const auto images = d / "images";
+  fs::create_directories(images);
+  // 40 RGB 8×8 images: a bright square at one of four places on a dark background.
+  for (int i = 0; i < 40; ++i) {
+    jeffreys::plot::Image im(8, 8, {10, 10, 10});
+    const int x0 = (i % 2) * 4, y0 = ((i / 2) % 2) * 4;
+    im.fill_rect(x0, y0, x0 + 4, y0 + 4, {200, static_cast<uint8_t>(50 + 4 * i), 90});
+    jeffreys::plot::save_png(im, (images / ("img" + std::to_string(100 + i) + ".png")).string());
+  }
+  write(d / "base.toml", base_config());
+  auto cfg = je::load_image_study(write(d / "study.toml",
+                                        "[data]\nsource = \"png-folder\"\npath = \"images\"\nrange = \"symmetric\"\n"
+                                        "test_fraction = 0.25\n[autoencoder]\nlatent_dims = [2]\nwidth = 4\nepochs = 2\n"
+                                        "[evaluation]\nsamples = 10\ngrid = 2\nlangevin_steps = 2\n"
+                                        "[latent]\nbase = \"base.toml\"\nseeds = [0]\n"
+                                        "[[latent.arm]]\nname = \"joint\"\nset = ['method.name=\"jeffreys\"']\n"));
+  EXPECT_FALSE(cfg.has_classifier);
+  je::ImageStudyOptions o;
+  o.executable = JEFFREYS_EXE;
+  const auto out = (d / "out").string();
+  ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+  EXPECT_FALSE(fs::exists(out + "/classifier"));
+  for (const char* s : {"flow", "proxy", "langevin"})
+    EXPECT_TRUE(fs::exists(out + "/runs/joint__d2__s0/grid_" + std::string(s) + ".png")) << s;
+  EXPECT_TRUE(fs::exists(out + "/samples_d2.png"));
+  std::ifstream in(out + "/results.csv");
+  std::string line;
+  std::getline(in, line);
+  int rows = 0;
+  while (std::getline(in, line)) {
+    ++rows;
+    std::stringstream s(line);
+    std::vector<std::string> f;
+    for (std::string x; std::getline(s, x, ',');) f.push_back(x);
+    ASSERT_EQ(f.size(), 10u) << line;
+    EXPECT_EQ(f[4], "nan") << line;  // no labels, no feature classifier, no FID
+    EXPECT_TRUE(std::isfinite(std::stod(f[7]))) << line;
+  }
+  EXPECT_EQ(rows, 3);
+}

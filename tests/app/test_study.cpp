@@ -1,0 +1,162 @@
+// Studies: the committed study files plan what issue 4 asks for, bad study files name the file,
+// line and key, and a reduced version of the small-data study (one data set, one size, few steps)
+// produces every output, skips finished runs when continued, and refuses to mix configurations.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include "app/config/config.h"
+#include "app/studies/study.h"
+
+namespace {
+namespace fs = std::filesystem;
+namespace ex = jeffreys::app;
+
+const std::string kStudyDir = std::string(JEFFREYS_SOURCE_DIR) + "/experiments/small_data_2d";
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("jeffreys_study_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
+
+std::vector<std::string> split(const std::string& line) {
+  std::vector<std::string> out;
+  std::stringstream s(line);
+  std::string f;
+  while (std::getline(s, f, ',')) out.push_back(f);
+  if (!line.empty() && line.back() == ',') out.push_back("");
+  return out;
+}
+
+TEST(Study, CommittedStudyPlansEveryArmDataSetSizeSeedAndTheLearningRatePanel) {
+  auto s = ex::load_study(kStudyDir + "/study.toml");
+  auto runs = ex::plan_study(s);
+  // 4 arms x 4 data sets x 3 sizes x 3 seeds, plus the panel's runs not already in the grid:
+  // jeffreys at 1e-5 and wgan-gp at 1e-3 and 1e-5 (jeffreys at 1e-3 with 500 points is a grid run).
+  EXPECT_EQ(runs.size(), 144u + 4 * 3 * 3);
+  std::set<std::string> arms, data;
+  for (const auto& r : runs) {
+    arms.insert(r.arm);
+    data.insert(r.dataset);
+    EXPECT_EQ(r.config.data.name, r.dataset);
+    EXPECT_EQ(r.config.data.n_train, r.n_train);
+    EXPECT_EQ(r.config.seed, r.seed);
+    EXPECT_EQ(r.config.method.name, r.arm);  // arms are the library's methods, unchanged
+  }
+  EXPECT_EQ(arms, (std::set<std::string>{"mle-flow", "jeffreys", "fixed-penalty", "wgan-gp"}));
+  EXPECT_EQ(data, (std::set<std::string>{"two-moons", "8-gaussians", "checkerboard", "rings"}));
+  for (const auto& r : runs)
+    if (r.arm == "wgan-gp" && r.lr == 1e-5) {
+      EXPECT_EQ(r.config.optim.lr_proxy, 1e-5);
+      EXPECT_EQ(r.config.optim.beta1, 0.5);
+    }
+  EXPECT_NO_THROW(ex::load_study(kStudyDir + "/tuning.toml"));
+}
+
+TEST(Study, BadStudyFilesNameTheFileLineAndKey) {
+  auto d = fresh_dir("bad");
+  write(d / "base.toml", "[train]\nsteps = 10\n");
+  auto expect_error = [&](const std::string& text, const std::string& needle) {
+    write(d / "s.toml", text);
+    try {
+      ex::load_study((d / "s.toml").string());
+      ADD_FAILURE() << "no error for:\n" << text;
+    } catch (const ex::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find(needle), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("s.toml"), std::string::npos) << e.what();
+    }
+  };
+  const std::string arm = "[[arm]]\nname = \"a\"\nset = ['method.name=\"mle-flow\"']\n";
+  expect_error("base = \"base.toml\"\n" + arm +
+                   "[[grid]]\narms = [\"b\"]\ndatasets = [\"rings\"]\nn_train = [10]\nseeds = [0]\n",
+               ":6: key 'grid[0].arms': no [[arm]] named 'b'");
+  expect_error("base = \"missing.toml\"\n" + arm, "key 'base'");
+  expect_error("base = \"base.toml\"\n" + arm + "[[grid]]\narms = [\"a\"]\ndatasets = [\"rings\"]\nn_train = [10]\n",
+               "key 'grid[0].seeds'");
+  expect_error("base = \"base.toml\"\n[[arm]]\nname = \"a\"\nset = ['flow.layerz=3']\n"
+               "[[grid]]\narms = [\"a\"]\ndatasets = [\"rings\"]\nn_train = [10]\nseeds = [0]\n",
+               "flow.layerz");
+  expect_error("base = \"base.toml\"\nstepz = 3\n" + arm, ":2: key 'stepz'");
+  fs::remove_all(d);
+}
+
+TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
+  auto d = fresh_dir("reduced");
+  // The committed base configuration and arms, on one data set and one size, with few steps.
+  std::ifstream in(kStudyDir + "/study.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string study = text.str();
+  study.replace(study.find("base = \"base.toml\""), 18, "base = \"" + kStudyDir + "/base.toml\"");
+  study = study.substr(0, study.find("[[grid]]"));
+  study +=
+      "[[grid]]\narms = [\"mle-flow\", \"jeffreys\", \"fixed-penalty\", \"wgan-gp\"]\ndatasets = [\"two-moons\"]\n"
+      "n_train = [200]\nseeds = [0, 1]\n"
+      "[[grid]]\narms = [\"jeffreys\", \"wgan-gp\"]\ndatasets = [\"two-moons\"]\nn_train = [500]\nlr = [1e-3, 1e-5]\n"
+      "seeds = [0]\n";
+  write(d / "study.toml", study);
+  const std::vector<std::string> quick = {"train.steps=60",   "train.eval_every=30",   "train.log_every=10",
+                                          "train.checkpoint_every=30", "eval.n_test=2000", "eval.log_z_samples=2000",
+                                          "eval.grid=40",     "eval.mmd_samples=200"};
+  auto s = ex::load_study((d / "study.toml").string(), quick);
+  ASSERT_EQ(ex::plan_study(s).size(), 8u + 4u);
+
+  ex::StudyOptions o;
+  o.jobs = 2;
+  o.executable = JEFFREYS_EXE;
+  auto out = (d / "out").string();
+  auto r = ex::run_study(s, out, o);
+  EXPECT_EQ(r.planned, 12);
+  EXPECT_EQ(r.completed, 12);
+  EXPECT_EQ(r.failed + r.diverged + r.skipped, 0);
+
+  for (const char* f : {"results.csv", "results.md", "nll_curves.png", "lr_panel.png", "densities.png"}) {
+    ASSERT_TRUE(fs::exists(d / "out" / f)) << f;
+    EXPECT_GT(fs::file_size(d / "out" / f), 100u) << f;
+  }
+  std::ifstream csv(d / "out" / "results.csv");
+  std::string line;
+  std::getline(csv, line);
+  auto header = split(line);
+  std::map<std::string, size_t> col;
+  for (size_t i = 0; i < header.size(); ++i) col[header[i]] = i;
+  for (const char* c : {"arm", "dataset", "n_train", "seed", "lr", "final_nll", "best_nll", "best_step",
+                        "final_nll_proxy", "final_jeffreys"})
+    ASSERT_TRUE(col.count(c)) << "results.csv lacks column " << c;
+  int rows = 0;
+  while (std::getline(csv, line)) {
+    auto f = split(line);
+    ASSERT_EQ(f.size(), header.size()) << line;
+    ++rows;
+    EXPECT_EQ(f[col["status"]], "completed");
+    EXPECT_GT(std::stod(f[col["final_nll"]]), 0.0);
+    EXPECT_LE(std::stod(f[col["best_nll"]]), std::stod(f[col["final_nll"]]));
+    EXPECT_GT(std::stod(f[col["final_jeffreys"]]), 0.0);
+    const bool has_proxy = f[col["arm"]] == "jeffreys" || f[col["arm"]] == "fixed-penalty";
+    EXPECT_EQ(f[col["final_nll_proxy"]].empty(), !has_proxy) << line;
+  }
+  EXPECT_EQ(rows, 12);
+  std::ifstream md(d / "out" / "results.md");
+  std::stringstream mds;
+  mds << md.rdbuf();
+  EXPECT_NE(mds.str().find("| two-moons | 200 |"), std::string::npos);
+
+  // Continuing skips every finished run; a changed configuration is refused, not mixed in.
+  auto again = ex::run_study(s, out, o);
+  EXPECT_EQ(again.skipped, 12);
+  EXPECT_EQ(again.completed, 0);
+  auto changed = quick;
+  changed.push_back("flow.hidden=8");
+  EXPECT_THROW(ex::run_study(ex::load_study((d / "study.toml").string(), changed), out, o), std::runtime_error);
+  fs::remove_all(d);
+}
+
+}  // namespace
