@@ -127,7 +127,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     for (size_t i = 0; i < out.training.columns.size(); ++i) csv << (i ? "," : "") << out.training.columns[i];
     csv << "\n";
     for (const auto& row : out.training.rows) {
-      for (size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << detail::csv_number(row[i]);
+      for (size_t i = 0; i < row.size(); ++i) csv << (i ? "," : "") << csv_number(row[i]);
       csv << "\n";
     }
     write_file_atomically(dir + "/training.csv", csv.str());
@@ -186,7 +186,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n";
   for (const auto& s : out.scores)
     csv << o.task << "," << o.budget << "," << method_name << "," << s.sampler << "," << o.seed << "," << s.observation
-        << "," << detail::csv_number(s.c2st) << "," << detail::csv_number(out.train_seconds) << "\n";
+        << "," << csv_number(s.c2st) << "," << csv_number(out.train_seconds) << "\n";
   write_file_atomically(dir + "/c2st.csv", csv.str());
   return out;
 }

@@ -44,12 +44,6 @@ std::optional<RunResult> read_result(const StudyRun& r, const std::string& dir) 
   return RunResult{&r, *record};
 }
 
-std::string fmt(double v, int precision = 4) {
-  if (std::isnan(v)) return "";
-  std::ostringstream o;
-  o << std::setprecision(precision) << v;
-  return o.str();
-}
 
 std::string cell(const MeanStd& m, int precision = 3) {
   CellFormat f;

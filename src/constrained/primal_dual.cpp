@@ -68,4 +68,30 @@ double PrimalDual::slack_penalty() const {
   return s;
 }
 
+void PrimalDual::save(torch::serialize::OutputArchive& archive) const {
+  auto d = torch::zeros({static_cast<int64_t>(duals_.size()), 4}, torch::kDouble);
+  for (size_t i = 0; i < duals_.size(); ++i) {
+    d[i][0] = duals_[i].lambda;
+    d[i][1] = duals_[i].slack;
+    d[i][2] = duals_[i].violation;
+    d[i][3] = duals_[i].level;
+  }
+  archive.write("duals", d);
+}
+
+void PrimalDual::load(torch::serialize::InputArchive& archive) {
+  torch::Tensor d;
+  archive.read("duals", d);
+  if (d.dim() != 2 || d.size(0) != static_cast<int64_t>(duals_.size()) || d.size(1) != 4)
+    throw std::invalid_argument("has " + std::to_string(d.dim() == 2 ? d.size(0) : -1) + " dual variables, the method has " +
+                                std::to_string(duals_.size()));
+  d = d.to(torch::kDouble);
+  for (size_t i = 0; i < duals_.size(); ++i) {
+    duals_[i].lambda = d[i][0].item<double>();
+    duals_[i].slack = d[i][1].item<double>();
+    duals_[i].violation = d[i][2].item<double>();
+    duals_[i].level = d[i][3].item<double>();
+  }
+}
+
 }  // namespace jeffreys::constrained

@@ -1,6 +1,6 @@
 #include "jeffreys/nn/fused_linear.h"
 
-#include "../core/kernels.h"
+#include "core/kernels.h"
 
 #include <torch/torch.h>
 

@@ -57,6 +57,16 @@ void CheckpointReader::read_model(const std::string& prefix, torch::nn::Module* 
     for (auto& b : m->named_buffers()) assign(b.value(), prefix + "/buffer/" + b.key());
 }
 
+void CheckpointReader::load_state(constrained::PrimalDual& primal_dual) {
+  try {
+    primal_dual.load(a_);
+  } catch (const std::invalid_argument& e) {
+    fail(e.what());
+  } catch (const c10::Error&) {
+    fail("has no dual variables");
+  }
+}
+
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
   try {
     write_file_atomically_with(path, [&](const std::string& tmp) { a.save_to(tmp); });

@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "jeffreys/constrained/primal_dual.h"
 #include "jeffreys/train/errors.h"
 #include "jeffreys/train/flat_adam.h"
 
@@ -23,6 +24,8 @@ class CheckpointReader {
   /// Copies `key` into `dst` after checking the shape.
   void assign(torch::Tensor& dst, const std::string& key);
   void read_model(const std::string& prefix, torch::nn::Module* m, FlatParameters& p, FlatAdam& opt);
+  /// The dual variables (PrimalDual::load), a mismatch reported as a CheckpointError naming the file.
+  void load_state(constrained::PrimalDual& primal_dual);
   [[noreturn]] void fail(const std::string& what) const;
   const std::string& path() const { return path_; }
 

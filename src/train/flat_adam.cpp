@@ -1,6 +1,6 @@
 #include "jeffreys/train/flat_adam.h"
 
-#include "../core/kernels.h"
+#include "core/kernels.h"
 
 #include <torch/torch.h>
 

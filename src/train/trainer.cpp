@@ -150,15 +150,7 @@ void Trainer::save(const std::string& path) const {
   a.write("step", torch::tensor(step_));
   detail::write_model(a, "main", flow_.get(), main_params_, main_opt_);
   detail::write_model(a, "proxy", energy_.get(), proxy_params_, proxy_opt_);
-  const auto& duals = primal_dual_.duals();
-  auto d = torch::zeros({static_cast<int64_t>(duals.size()), 4}, torch::kDouble);
-  for (size_t i = 0; i < duals.size(); ++i) {
-    d[i][0] = duals[i].lambda;
-    d[i][1] = duals[i].slack;
-    d[i][2] = duals[i].violation;
-    d[i][3] = duals[i].level;
-  }
-  a.write("duals", d);
+  primal_dual_.save(a);
   if (generator_.has_value()) a.write("rng", generator_->get_state());
   detail::save_archive(a, path);
 }
@@ -172,16 +164,7 @@ void Trainer::load(const std::string& path) {
            primal_dual_.formulation().name + "'");
   a.read_model("main", flow_.get(), main_params_, main_opt_);
   a.read_model("proxy", energy_.get(), proxy_params_, proxy_opt_);
-  auto d = a.read("duals");
-  auto& duals = primal_dual_.mutable_duals();
-  if (d.size(0) != static_cast<int64_t>(duals.size()))
-    a.fail("has " + std::to_string(d.size(0)) + " dual variables, the method has " + std::to_string(duals.size()));
-  for (size_t i = 0; i < duals.size(); ++i) {
-    duals[i].lambda = d[i][0].item<double>();
-    duals[i].slack = d[i][1].item<double>();
-    duals[i].violation = d[i][2].item<double>();
-    duals[i].level = d[i][3].item<double>();
-  }
+  a.load_state(primal_dual_);
   if (generator_.has_value()) generator_->set_state(a.read("rng"));
   step_ = a.read("step").item<int64_t>();
 }

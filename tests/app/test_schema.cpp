@@ -29,9 +29,10 @@ TEST(Schema, EveryKeyIsOverridableAndWrittenOnce) {
     // --set with the default value gives the default configuration back.
     const auto c = ja::load_config("", {k.key() + "=" + ja::toml_value(k, defaults)});
     EXPECT_EQ(c.to_toml(), defaults.to_toml()) << k.key();
-    if (k.written == nullptr)
+    if (k.written == nullptr) {
       EXPECT_NE(defaults.to_toml().find("\n" + k.name + " = " + ja::toml_value(k, defaults) + "\n"), std::string::npos)
           << k.key();
+    }
   }
 }
 

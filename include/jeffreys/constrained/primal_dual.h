@@ -2,6 +2,7 @@
 /// Lagrangian and projected dual ascent for a Formulation. The primal loss for the current
 /// multipliers is L = Σ w_k T_k + Σ_c λ_c T_c; after the primal step, each resilient slack is set
 /// to its exact minimiser u = max(0, λ/α) and λ ← max(0, λ + η (T - level - u)).
+#include <torch/serialize/archive.h>
 #include <torch/types.h>
 
 #include <map>
@@ -40,6 +41,13 @@ class PrimalDual {
   const Formulation& formulation() const { return formulation_; }
   /// The slack cost Σ (α/2) u², reported with the objective.
   double slack_penalty() const;
+
+  /// The state of the dual variables, as LibTorch's optimisers keep theirs: written into and read
+  /// from a checkpoint archive under "duals" (a [constraints, 4] float64 tensor: λ, slack, last
+  /// violation, last level). load throws std::invalid_argument when the archive's constraints do
+  /// not match the formulation's.
+  void save(torch::serialize::OutputArchive& archive) const;
+  void load(torch::serialize::InputArchive& archive);
 
  private:
   Formulation formulation_;
