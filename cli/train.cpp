@@ -1,4 +1,5 @@
 // jeffreys train: one run from a configuration file into a run folder.
+#include "app/config/schema.h"
 #include "command.h"
 #include "run_outcome.h"
 
@@ -14,6 +15,15 @@ class Train : public Command {
     c->add_option("--out", out_dir_, "run folder to create (or continue with --resume)")->required();
     c->add_flag("--resume", resume_, "continue the run in --out from its last checkpoint");
     c->add_option("--device", device_, "cpu or cuda[:N] (same as --set device=...)");
+    // The keys come from the configuration schema, as do `jeffreys keys` and the README's table.
+    std::string keys = "\nConfiguration keys (--set key=value; `jeffreys keys` lists defaults and meanings):\n ";
+    size_t line = 1;
+    for (const auto& k : app::config_keys()) {
+      if (line + k.key().size() > 98) keys += "\n ", line = 1;
+      keys += " " + k.key();
+      line += k.key().size() + 1;
+    }
+    c->footer(keys + "\n  method.objective.<F|P|R>, [[method.constraints]]");
     return c;
   }
   int run(std::ostream& out, std::ostream& err) override {

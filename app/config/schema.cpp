@@ -38,7 +38,8 @@ std::vector<KeySpec> make_keys() {
       {"", "threads", JEFFREYS_FIELD(int64_t, threads), AT_LEAST(threads, 1),
        "LibTorch and OpenBLAS threads (one was fastest for these networks)"},
 
-      {"data", "name", JEFFREYS_FIELD(std::string, data.name), none, "a built-in data set (below) or `\"csv\"`"},
+      {"data", "name", JEFFREYS_FIELD(std::string, data.name), NAME(NameKind::dataset, data.name),
+       "a built-in data set (below) or `csv`", nullptr, NameKind::dataset},
       {"data", "csv", JEFFREYS_FIELD(std::string, data.csv),
        [](const Config& c) {
          return c.data.name != "csv" || !c.data.csv.empty() ? std::string()
@@ -60,13 +61,13 @@ std::vector<KeySpec> make_keys() {
        [](const Config& c) { return !c.data.test_csv.empty(); }},
 
       {"flow", "family", JEFFREYS_FIELD(std::string, flow.family), NAME(NameKind::flow_family, flow.family),
-       "`realnvp`, `nsf`, `maf`, `maf-spline`"},
+       "flow family", nullptr, NameKind::flow_family},
       {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), AT_LEAST(flow.layers, 1),
        "coupling / autoregressive layers"},
       {"flow", "hidden", JEFFREYS_FIELD(int64_t, flow.hidden), AT_LEAST(flow.hidden, 1), "conditioner width"},
       {"flow", "depth", JEFFREYS_FIELD(int64_t, flow.depth), AT_LEAST(flow.depth, 1), "conditioner hidden layers"},
       {"flow", "activation", JEFFREYS_FIELD(std::string, flow.activation), NAME(NameKind::activation, flow.activation),
-       "`silu`, `relu`, `tanh`, `elu`, `gelu`, `leaky_relu`"},
+       "conditioner activation", nullptr, NameKind::activation},
       {"flow", "bins", JEFFREYS_FIELD(int64_t, flow.bins), AT_LEAST(flow.bins, 2), "spline bins"},
       {"flow", "bound", JEFFREYS_FIELD(double, flow.bound), ABOVE(flow.bound, 0),
        "spline interval [-bound, bound] (identity tails outside)"},
@@ -75,16 +76,16 @@ std::vector<KeySpec> make_keys() {
       {"flow", "actnorm", JEFFREYS_FIELD(bool, flow.actnorm), none, "ActNorm layer before each layer"},
       {"flow", "lu_linear", JEFFREYS_FIELD(bool, flow.lu_linear), none, "LU-linear layer before each layer"},
       {"flow", "permutation", JEFFREYS_FIELD(std::string, flow.permutation),
-       NAME(NameKind::permutation, flow.permutation), "`none`, `reverse`, `random` between layers"},
+       NAME(NameKind::permutation, flow.permutation), "between layers", nullptr, NameKind::permutation},
 
       {"energy", "hidden", JEFFREYS_FIELD(int64_t, energy.hidden), AT_LEAST(energy.hidden, 1), "MLP energy: width"},
       {"energy", "depth", JEFFREYS_FIELD(int64_t, energy.depth), AT_LEAST(energy.depth, 1),
        "MLP energy: hidden layers"},
       {"energy", "activation", JEFFREYS_FIELD(std::string, energy.activation),
-       NAME(NameKind::activation, energy.activation), "MLP energy: activation"},
+       NAME(NameKind::activation, energy.activation), "MLP energy: activation", nullptr, NameKind::activation},
 
       {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
-       "`jeffreys`, `mle-flow`, `mle-ebm`, `fixed-penalty`, `three-dual`, `wgan-gp`"},
+       "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`)", nullptr, NameKind::method},
 
       {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), AT_LEAST(wgan.critic_hidden, 1),
        "WGAN-GP's critic width"},
@@ -111,7 +112,7 @@ std::vector<KeySpec> make_keys() {
        [](const Config& c) { return c.optim.clip_grad_norm >= 0 ? std::string() : "must be >= 0 (0 = off)"; },
        "global gradient norm clip per model (0 = off)"},
       {"optim", "schedule", JEFFREYS_FIELD(std::string, optim.schedule), NAME(NameKind::schedule, optim.schedule),
-       "`constant`, `cosine` (to `min_lr_factor`) or `exponential` (`gamma`^step)"},
+       "cosine decays to `min_lr_factor`, exponential by `gamma` per step", nullptr, NameKind::schedule},
       {"optim", "warmup_steps", JEFFREYS_FIELD(int64_t, optim.warmup_steps), AT_LEAST(optim.warmup_steps, 0),
        "linear warm-up"},
       {"optim", "min_lr_factor", JEFFREYS_FIELD(double, optim.min_lr_factor), none, "cosine: the final factor"},
@@ -193,6 +194,13 @@ std::string toml_value(const KeySpec& spec, const Config& c) {
       spec.field);
 }
 
+std::string key_help(const KeySpec& k) {
+  if (!k.names) return k.help;
+  std::string list;
+  for (const auto& n : names_of(*k.names)) list += (list.empty() ? "" : ", ") + ("`" + n + "`");
+  return k.help + ": " + list;
+}
+
 std::string config_keys_markdown() {
   const Config defaults;
   std::ostringstream o;
@@ -200,7 +208,7 @@ std::string config_keys_markdown() {
   for (const auto& k : config_keys()) {
     std::string def = toml_value(k, defaults);
     if (def.front() == '"') def = "`" + def + "`";
-    o << "| `" << k.key() << "` | " << def << " | " << k.help;
+    o << "| `" << k.key() << "` | " << def << " | " << key_help(k);
     if (k.section == "wgan") o << " (only with `method.name = \"wgan-gp\"`)";
     o << " |\n";
     if (k.key() == "method.name") {

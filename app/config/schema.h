@@ -4,11 +4,13 @@
 /// reader, --set, validation, the resolved config.toml, `jeffreys keys` and the README's key table
 /// are all made from this table; adding a key means adding one line here and one field in Config.
 #include <functional>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
 #include "app/config/config.h"
+#include "app/config/names.h"
 
 namespace jeffreys::app {
 
@@ -27,6 +29,8 @@ struct KeySpec {
   /// Written to config.toml only when this says so (keys added later, so that older resolved
   /// configurations compare equal); null: always.
   bool (*written)(const Config&) = nullptr;
+  /// A name of the registry (app/config/names.h): the check and the help's list of choices come from it.
+  std::optional<NameKind> names;
 
   std::string key() const { return section.empty() ? name : section + "." + name; }
 };
@@ -49,6 +53,9 @@ std::string toml_number(double v);
 
 /// The value of `spec` in `c` as TOML ("8", "1e-3" written as 0.001, "\"cpu\"", "true").
 std::string toml_value(const KeySpec& spec, const Config& c);
+
+/// A key's help, with the registry's choices for a name key.
+std::string key_help(const KeySpec& spec);
 
 /// The README's key table (markdown): key, default, meaning; `jeffreys keys` prints it.
 std::string config_keys_markdown();

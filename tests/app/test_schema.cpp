@@ -29,8 +29,10 @@ TEST(Schema, EveryKeyIsOverridableAndWrittenOnce) {
     // --set with the default value gives the default configuration back.
     const auto c = ja::load_config("", {k.key() + "=" + ja::toml_value(k, defaults)});
     EXPECT_EQ(c.to_toml(), defaults.to_toml()) << k.key();
+    // Written in full (the [wgan] section is written for the wgan-gp method only).
+    const auto shown = k.section == "wgan" ? ja::load_config("", {"method.name=wgan-gp"}) : defaults;
     if (k.written == nullptr) {
-      EXPECT_NE(defaults.to_toml().find("\n" + k.name + " = " + ja::toml_value(k, defaults) + "\n"), std::string::npos)
+      EXPECT_NE(shown.to_toml().find("\n" + k.name + " = " + ja::toml_value(k, shown) + "\n"), std::string::npos)
           << k.key();
     }
   }

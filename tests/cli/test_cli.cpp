@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "commands.h"
+#include "app/config/schema.h"
 #include "app/runs/run.h"
 #include "jeffreys/core/atomic_file.h"
 
@@ -64,7 +65,7 @@ TEST(Cli, HelpForEveryCommand) {
   auto r = cli({"--help"});
   EXPECT_EQ(r.code, 0);
   const std::vector<std::string> commands = {"train", "sample", "eval", "plot", "demo", "study", "sbi", "sbi-benchmark",
-                                             "autoencode", "image-study"};
+                                             "autoencode", "image-study", "keys"};
   for (const auto& c : commands) EXPECT_NE(r.out.find(c), std::string::npos) << c;
   for (const auto& c : commands) {
     auto h = cli({c, "--help"});
@@ -73,6 +74,14 @@ TEST(Cli, HelpForEveryCommand) {
   }
   EXPECT_EQ(cli({"frobnicate"}).code, 2);
   EXPECT_EQ(cli({"train"}).code, 2);  // --out is required
+  // The configuration keys, from the schema: every one in `train --help`, with its default in `keys`.
+  const std::string train_help = cli({"train", "--help"}).out;
+  const auto keys = cli({"keys"});
+  EXPECT_EQ(keys.code, 0);
+  for (const auto& k : jeffreys::app::config_keys()) {
+    EXPECT_NE(train_help.find(" " + k.key()), std::string::npos) << k.key();
+    EXPECT_NE(keys.out.find("| `" + k.key() + "` |"), std::string::npos) << k.key();
+  }
 }
 
 TEST(Cli, AutoencodeWritesModelCodesAndReconstructions) {

@@ -17,12 +17,11 @@
 namespace jeffreys::sbi {
 
 struct PosteriorOptions {
-  /// A preset of constrained::formulation_by_name with optional suffixes,
-  /// "<preset>[-F<w>][-K<k>][-E<n>][-warm]": "npe" is "mle-flow"; -F<w> sets the forward term's weight
-  /// (e.g. "jeffreys-F10"), -K<k> the flow samples per context, -E<n> learned context embeddings
-  /// of n features (embedding_features), -warm trains F and P until the stopping rule first fires, then restarts
-  /// from that best state with the full formulation (the reverse term switched on once the proxy
-  /// fits). Or a custom formulation.
+  /// A method name of constrained::parse_method_name (constrained/method_name.h), the grammar every
+  /// command shares: "<preset>[-F<w>][-K<k>][-E<n>][-warm]", "npe" for "mle-flow". -K<k> sets
+  /// flow_samples, -E<n> embedding_features; -warm trains F and P until the stopping rule first
+  /// fires, then restarts from that best state with the full formulation (the reverse term switched
+  /// on once the proxy fits). Or a custom formulation.
   std::string method = "npe";
   bool custom_formulation = false;
   constrained::Formulation formulation;
