@@ -15,7 +15,7 @@ class Demo : public Command {
   CLI::App* add_to(CLI::App& app) override {
     auto* c = app.add_subcommand("demo", "train the default method on a small built-in 2D data set");
     c->add_option("--out", out_dir_, "run folder (default: runs/demo-<time>)");
-    c->add_option("--steps", steps_, "training steps")->check(CLI::PositiveNumber);
+    c->add_option("--steps", steps_, "training steps")->check(CLI::Range(int64_t{1}, int64_t{1000000000}));
     return c;
   }
   int run(std::ostream& out, std::ostream& err) override {

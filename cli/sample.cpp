@@ -10,7 +10,7 @@ class Sample : public Command {
   CLI::App* add_to(CLI::App& app) override {
     auto* c = app.add_subcommand("sample", "draw samples from a trained run");
     c->add_option("--run", run_dir_, "run folder")->required();
-    c->add_option("--n", n_, "number of samples")->check(CLI::PositiveNumber);
+    c->add_option("--n", n_, "number of samples (at most 10^7)")->check(CLI::Range(int64_t{1}, int64_t{10000000}));
     c->add_option("--model", model_, "main (the flow) or proxy (energy model, by importance resampling)")
         ->check(CLI::IsMember({"main", "proxy"}));
     c->add_option("--out", csv_out_, "CSV file to write")->required();

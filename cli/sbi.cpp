@@ -14,7 +14,7 @@ class Sbi : public Command {
     auto* c = app.add_subcommand("sbi", "simulation-based inference on an sbibm task: simulate, train, score by C2ST");
     c->add_option("--task", so_.task, "two_moons, gaussian_linear, gaussian_linear_uniform, slcp, gaussian_mixture, "
                                       "bernoulli_glm, sir, lotka_volterra")->required();
-    c->add_option("--budget", so_.budget, "simulations (default 1000)")->check(CLI::Range(10, 100000000));
+    c->add_option("--budget", so_.budget, "simulations (default 1000)")->check(CLI::Range(10, 10000000));
     c->add_option("--method", so_.posterior.method,
                   "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset, with optional suffixes -F<w> "
                   "(forward weight), -K<k> (flow samples per context), -E<n> (learned context embedding), -warm");
@@ -24,11 +24,11 @@ class Sbi : public Command {
     c->add_option("--observation", observations_, "observation numbers to score (default: all found)");
     c->add_option("--seed", so_.seed, "simulations, initialisation, batches, samples");
     c->add_option("--max-epochs", so_.posterior.max_epochs, "epoch limit (default 5000; early stopping usually ends sooner)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
     c->add_option("--flow-samples", so_.posterior.flow_samples, "K flow samples per context for log Z and R (default 16)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{1}, int64_t{4096}));
     c->add_option("--posterior-samples", so_.posterior_samples, "draws per observation and sampler (default 10000)")
-        ->check(CLI::PositiveNumber);
+        ->check(CLI::Range(int64_t{10}, int64_t{10000000}));
     c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
     c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
         ->check(CLI::Range(2, 20));

@@ -8,7 +8,7 @@ void SweepFlags::add_to(CLI::App* c, const std::string& config_help, const std::
                         const std::string& report_help) {
   c->add_option("--config", config, config_help)->required();
   c->add_option("--out", out_dir, out_help)->required();
-  c->add_option("--jobs", jobs, "runs at once, each its own process (default 2)")->check(CLI::PositiveNumber);
+  c->add_option("--jobs", jobs, "runs at once, each its own process (default 2)")->check(CLI::Range(1, 256));
   c->add_flag("--report-only", report_only, report_help);
   c->add_option("--executable", executable, "jeffreys executable for each run (default: this one)");
 }

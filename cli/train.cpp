@@ -27,8 +27,18 @@ class Train : public Command {
     return c;
   }
   int run(std::ostream& out, std::ostream& err) override {
+    if (out_dir_.empty()) throw std::invalid_argument("--out must name a folder");
     if (!device_.empty()) sets_.push_back("device=" + device_);
     auto config = app::load_config(resume_ && config_.empty() ? "" : config_, sets_);
+    // A resumed run continues with its own config.toml: a different --config or --set is refused,
+    // not silently ignored.
+    const app::RunFolder folder(out_dir_);
+    if (resume_ && (!config_.empty() || !sets_.empty()) && folder.has_config()) {
+      const auto difference = app::first_difference(folder.read_config(), config);
+      if (!difference.empty())
+        throw std::invalid_argument("--resume: " + folder.path("config.toml") + " has " + difference +
+                                    "; a resumed run keeps its configuration (train into a new --out to change it)");
+    }
     app::RunOptions o;
     o.resume = resume_;
     o.progress = &err;

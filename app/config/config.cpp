@@ -292,4 +292,34 @@ std::string Config::to_toml() const {
   return o.str();
 }
 
+std::string first_difference(const Config& a, const Config& b) {
+  auto lines = [](const Config& c) {
+    // Each line with the table it is in, so that "lr" reads "optim.lr".
+    std::vector<std::string> out;
+    std::istringstream in(c.to_toml());
+    std::string line, table;
+    while (std::getline(in, line)) {
+      if (line.empty() || line[0] == '#') continue;
+      if (line[0] == '[') {
+        table = line;
+        out.push_back(line);
+        continue;
+      }
+      if (table.empty()) {
+        out.push_back(line);
+        continue;
+      }
+      const auto begin = table.find_first_not_of('[');
+      out.push_back(table.substr(begin, table.find(']') - begin) + "." + line);
+    }
+    return out;
+  };
+  const auto la = lines(a), lb = lines(b);
+  for (size_t i = 0; i < std::max(la.size(), lb.size()); ++i) {
+    const std::string x = i < la.size() ? la[i] : "(nothing)", y = i < lb.size() ? lb[i] : "(nothing)";
+    if (x != y) return "'" + x + "' where the configuration given has '" + y + "'";
+  }
+  return "";
+}
+
 }  // namespace jeffreys::app

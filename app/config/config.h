@@ -130,6 +130,10 @@ struct Config {
   bool operator==(const Config& other) const { return to_toml() == other.to_toml(); }
 };
 
+/// The first key in which two configurations differ, as "key = <a's value> where the other has
+/// <b's value>"; empty when they are equal.
+std::string first_difference(const Config& a, const Config& b);
+
 /// A configuration that cannot be read; what() names the file (or "--set"), the line and the key.
 class ConfigError : public std::runtime_error {
  public:

@@ -13,11 +13,14 @@ namespace {
 
 using Check = std::function<std::string(const Config&)>;
 
-template <typename T, typename Get>
-Check at_least(Get get, T bound, const char* why) {
-  return [get, bound, why](const Config& c) { return get(c) >= bound ? std::string() : std::string(why); };
-}
-#define AT_LEAST(member, bound) at_least([](const Config& c) { return c.member; }, bound, "must be >= " #bound)
+#define IN_RANGE(member, lo, hi)                                                                     \
+  Check([](const Config& c) {                                                                          \
+    return c.member >= lo && c.member <= hi ? std::string() : std::string("must be in [" #lo ", " #hi "]"); \
+  })
+#define IN_OPEN_CLOSED(member, lo, hi)                                                                  \
+  Check([](const Config& c) {                                                                          \
+    return c.member > lo && c.member <= hi ? std::string() : std::string("must be in (" #lo ", " #hi "]"); \
+  })
 #define ABOVE(member, bound) \
   Check([](const Config& c) { return c.member > bound ? std::string() : std::string("must be > " #bound); })
 
@@ -35,7 +38,7 @@ std::vector<KeySpec> make_keys() {
          return c.device == "cpu" || c.device.rfind("cuda", 0) == 0 ? std::string() : "must be cpu or cuda[:N]";
        },
        "`cpu` or `cuda[:N]`"},
-      {"", "threads", JEFFREYS_FIELD(int64_t, threads), AT_LEAST(threads, 1),
+      {"", "threads", JEFFREYS_FIELD(int64_t, threads), IN_RANGE(threads, 1, 256),
        "LibTorch and OpenBLAS threads (one was fastest for these networks)"},
 
       {"data", "name", JEFFREYS_FIELD(std::string, data.name), NAME(NameKind::dataset, data.name),
@@ -46,7 +49,7 @@ std::vector<KeySpec> make_keys() {
                                                              : "must name a file when data.name = \"csv\"";
        },
        "CSV file when `data.name = \"csv\"` (any number of columns, header optional)"},
-      {"data", "n_train", JEFFREYS_FIELD(int64_t, data.n_train), AT_LEAST(data.n_train, 2),
+      {"data", "n_train", JEFFREYS_FIELD(int64_t, data.n_train), IN_RANGE(data.n_train, 2, 10000000),
        "size of the fixed training set drawn from a built-in data set"},
       {"data", "validation_fraction", JEFFREYS_FIELD(double, data.validation_fraction),
        [](const Config& c) {
@@ -62,24 +65,24 @@ std::vector<KeySpec> make_keys() {
 
       {"flow", "family", JEFFREYS_FIELD(std::string, flow.family), NAME(NameKind::flow_family, flow.family),
        "flow family", nullptr, NameKind::flow_family},
-      {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), AT_LEAST(flow.layers, 1),
+      {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), IN_RANGE(flow.layers, 1, 256),
        "coupling / autoregressive layers"},
-      {"flow", "hidden", JEFFREYS_FIELD(int64_t, flow.hidden), AT_LEAST(flow.hidden, 1), "conditioner width"},
-      {"flow", "depth", JEFFREYS_FIELD(int64_t, flow.depth), AT_LEAST(flow.depth, 1), "conditioner hidden layers"},
+      {"flow", "hidden", JEFFREYS_FIELD(int64_t, flow.hidden), IN_RANGE(flow.hidden, 1, 16384), "conditioner width"},
+      {"flow", "depth", JEFFREYS_FIELD(int64_t, flow.depth), IN_RANGE(flow.depth, 1, 64), "conditioner hidden layers"},
       {"flow", "activation", JEFFREYS_FIELD(std::string, flow.activation), NAME(NameKind::activation, flow.activation),
        "conditioner activation", nullptr, NameKind::activation},
-      {"flow", "bins", JEFFREYS_FIELD(int64_t, flow.bins), AT_LEAST(flow.bins, 2), "spline bins"},
-      {"flow", "bound", JEFFREYS_FIELD(double, flow.bound), ABOVE(flow.bound, 0),
+      {"flow", "bins", JEFFREYS_FIELD(int64_t, flow.bins), IN_RANGE(flow.bins, 2, 512), "spline bins"},
+      {"flow", "bound", JEFFREYS_FIELD(double, flow.bound), IN_OPEN_CLOSED(flow.bound, 0, 10000),
        "spline interval [-bound, bound] (identity tails outside)"},
-      {"flow", "scale_clamp", JEFFREYS_FIELD(double, flow.scale_clamp), none,
+      {"flow", "scale_clamp", JEFFREYS_FIELD(double, flow.scale_clamp), IN_OPEN_CLOSED(flow.scale_clamp, 0, 100),
        "affine log-scale soft clamp `c·tanh(s/c)`"},
       {"flow", "actnorm", JEFFREYS_FIELD(bool, flow.actnorm), none, "ActNorm layer before each layer"},
       {"flow", "lu_linear", JEFFREYS_FIELD(bool, flow.lu_linear), none, "LU-linear layer before each layer"},
       {"flow", "permutation", JEFFREYS_FIELD(std::string, flow.permutation),
        NAME(NameKind::permutation, flow.permutation), "between layers", nullptr, NameKind::permutation},
 
-      {"energy", "hidden", JEFFREYS_FIELD(int64_t, energy.hidden), AT_LEAST(energy.hidden, 1), "MLP energy: width"},
-      {"energy", "depth", JEFFREYS_FIELD(int64_t, energy.depth), AT_LEAST(energy.depth, 1),
+      {"energy", "hidden", JEFFREYS_FIELD(int64_t, energy.hidden), IN_RANGE(energy.hidden, 1, 16384), "MLP energy: width"},
+      {"energy", "depth", JEFFREYS_FIELD(int64_t, energy.depth), IN_RANGE(energy.depth, 1, 64),
        "MLP energy: hidden layers"},
       {"energy", "activation", JEFFREYS_FIELD(std::string, energy.activation),
        NAME(NameKind::activation, energy.activation), "MLP energy: activation", nullptr, NameKind::activation},
@@ -87,18 +90,18 @@ std::vector<KeySpec> make_keys() {
       {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
        "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`)", nullptr, NameKind::method},
 
-      {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), AT_LEAST(wgan.critic_hidden, 1),
+      {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), IN_RANGE(wgan.critic_hidden, 1, 16384),
        "WGAN-GP's critic width"},
-      {"wgan", "critic_depth", JEFFREYS_FIELD(int64_t, wgan.critic_depth), AT_LEAST(wgan.critic_depth, 1),
+      {"wgan", "critic_depth", JEFFREYS_FIELD(int64_t, wgan.critic_depth), IN_RANGE(wgan.critic_depth, 1, 64),
        "WGAN-GP's critic hidden layers"},
-      {"wgan", "critic_steps", JEFFREYS_FIELD(int64_t, wgan.critic_steps), AT_LEAST(wgan.critic_steps, 1),
+      {"wgan", "critic_steps", JEFFREYS_FIELD(int64_t, wgan.critic_steps), IN_RANGE(wgan.critic_steps, 1, 1000),
        "critic updates per generator update"},
-      {"wgan", "gp_weight", JEFFREYS_FIELD(double, wgan.gp_weight), AT_LEAST(wgan.gp_weight, 0),
+      {"wgan", "gp_weight", JEFFREYS_FIELD(double, wgan.gp_weight), IN_RANGE(wgan.gp_weight, 0, 1e6),
        "gradient penalty weight"},
 
-      {"optim", "lr", JEFFREYS_FIELD(double, optim.lr), ABOVE(optim.lr, 0),
+      {"optim", "lr", JEFFREYS_FIELD(double, optim.lr), IN_OPEN_CLOSED(optim.lr, 0, 10),
        "Adam learning rate of the flow (WGAN-GP: generator)"},
-      {"optim", "lr_proxy", JEFFREYS_FIELD(double, optim.lr_proxy), ABOVE(optim.lr_proxy, 0),
+      {"optim", "lr_proxy", JEFFREYS_FIELD(double, optim.lr_proxy), IN_OPEN_CLOSED(optim.lr_proxy, 0, 10),
        "Adam learning rate of the energy model (WGAN-GP: critic)"},
       {"optim", "beta1", JEFFREYS_FIELD(double, optim.beta1),
        [](const Config& c) { return c.optim.beta1 >= 0 && c.optim.beta1 < 1 ? std::string() : "must be in [0, 1)"; },
@@ -106,39 +109,40 @@ std::vector<KeySpec> make_keys() {
       {"optim", "beta2", JEFFREYS_FIELD(double, optim.beta2),
        [](const Config& c) { return c.optim.beta2 >= 0 && c.optim.beta2 < 1 ? std::string() : "must be in [0, 1)"; },
        "Adam"},
-      {"optim", "weight_decay", JEFFREYS_FIELD(double, optim.weight_decay), AT_LEAST(optim.weight_decay, 0),
+      {"optim", "weight_decay", JEFFREYS_FIELD(double, optim.weight_decay), IN_RANGE(optim.weight_decay, 0, 1000),
        "Adam's L2 penalty"},
       {"optim", "clip_grad_norm", JEFFREYS_FIELD(double, optim.clip_grad_norm),
        [](const Config& c) { return c.optim.clip_grad_norm >= 0 ? std::string() : "must be >= 0 (0 = off)"; },
        "global gradient norm clip per model (0 = off)"},
       {"optim", "schedule", JEFFREYS_FIELD(std::string, optim.schedule), NAME(NameKind::schedule, optim.schedule),
        "cosine decays to `min_lr_factor`, exponential by `gamma` per step", nullptr, NameKind::schedule},
-      {"optim", "warmup_steps", JEFFREYS_FIELD(int64_t, optim.warmup_steps), AT_LEAST(optim.warmup_steps, 0),
+      {"optim", "warmup_steps", JEFFREYS_FIELD(int64_t, optim.warmup_steps), IN_RANGE(optim.warmup_steps, 0, 1000000000),
        "linear warm-up"},
-      {"optim", "min_lr_factor", JEFFREYS_FIELD(double, optim.min_lr_factor), none, "cosine: the final factor"},
-      {"optim", "gamma", JEFFREYS_FIELD(double, optim.gamma), ABOVE(optim.gamma, 0),
+      {"optim", "min_lr_factor", JEFFREYS_FIELD(double, optim.min_lr_factor), IN_RANGE(optim.min_lr_factor, 0, 1),
+       "cosine: the final factor"},
+      {"optim", "gamma", JEFFREYS_FIELD(double, optim.gamma), IN_OPEN_CLOSED(optim.gamma, 0, 1),
        "exponential: the factor per step", [](const Config& c) { return c.optim.schedule == "exponential"; }},
 
-      {"train", "steps", JEFFREYS_FIELD(int64_t, train.steps), AT_LEAST(train.steps, 1), "training steps"},
-      {"train", "batch_size", JEFFREYS_FIELD(int64_t, train.batch_size), AT_LEAST(train.batch_size, 1), "data batch"},
-      {"train", "flow_samples", JEFFREYS_FIELD(int64_t, train.flow_samples), AT_LEAST(train.flow_samples, 2),
+      {"train", "steps", JEFFREYS_FIELD(int64_t, train.steps), IN_RANGE(train.steps, 1, 1000000000), "training steps"},
+      {"train", "batch_size", JEFFREYS_FIELD(int64_t, train.batch_size), IN_RANGE(train.batch_size, 1, 10000000), "data batch"},
+      {"train", "flow_samples", JEFFREYS_FIELD(int64_t, train.flow_samples), IN_RANGE(train.flow_samples, 2, 10000000),
        "flow samples M for `log Ẑ` and R"},
-      {"train", "log_every", JEFFREYS_FIELD(int64_t, train.log_every), AT_LEAST(train.log_every, 1),
+      {"train", "log_every", JEFFREYS_FIELD(int64_t, train.log_every), IN_RANGE(train.log_every, 1, 1000000000),
        "steps between rows of metrics.csv"},
-      {"train", "eval_every", JEFFREYS_FIELD(int64_t, train.eval_every), AT_LEAST(train.eval_every, 1),
+      {"train", "eval_every", JEFFREYS_FIELD(int64_t, train.eval_every), IN_RANGE(train.eval_every, 1, 1000000000),
        "steps between evaluations"},
       {"train", "checkpoint_every", JEFFREYS_FIELD(int64_t, train.checkpoint_every),
-       AT_LEAST(train.checkpoint_every, 1), "steps between checkpoints"},
+       IN_RANGE(train.checkpoint_every, 1, 1000000000), "steps between checkpoints"},
       {"train", "divergence_threshold", JEFFREYS_FIELD(double, train.divergence_threshold),
        ABOVE(train.divergence_threshold, 0), "a term above this (or NaN) stops training"},
 
-      {"eval", "n_test", JEFFREYS_FIELD(int64_t, eval.n_test), AT_LEAST(eval.n_test, 10),
+      {"eval", "n_test", JEFFREYS_FIELD(int64_t, eval.n_test), IN_RANGE(eval.n_test, 10, 10000000),
        "fresh samples for NLLs"},
-      {"eval", "log_z_samples", JEFFREYS_FIELD(int64_t, eval.log_z_samples), AT_LEAST(eval.log_z_samples, 100),
+      {"eval", "log_z_samples", JEFFREYS_FIELD(int64_t, eval.log_z_samples), IN_RANGE(eval.log_z_samples, 100, 100000000),
        "flow samples for the proxy's `log Z`"},
-      {"eval", "grid", JEFFREYS_FIELD(int64_t, eval.grid), AT_LEAST(eval.grid, 8),
+      {"eval", "grid", JEFFREYS_FIELD(int64_t, eval.grid), IN_RANGE(eval.grid, 8, 4096),
        "grid cells per side for quadrature"},
-      {"eval", "mmd_samples", JEFFREYS_FIELD(int64_t, eval.mmd_samples), AT_LEAST(eval.mmd_samples, 10),
+      {"eval", "mmd_samples", JEFFREYS_FIELD(int64_t, eval.mmd_samples), IN_RANGE(eval.mmd_samples, 10, 10000),
        "samples per side for MMD"},
   };
 }

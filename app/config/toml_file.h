@@ -27,6 +27,8 @@ namespace jeffreys::app {
 /// Parses `path`; a missing file or a syntax error is a ConfigError with the file and line.
 inline toml::table parse_toml_file(const std::string& path) {
   if (!std::filesystem::exists(path)) throw ConfigError(path + ": file not found");
+  // A folder or a device (/dev/zero) is not a configuration: refused rather than read as empty.
+  if (!std::filesystem::is_regular_file(path)) throw ConfigError(path + ": not a regular file");
   try {
     return toml::parse_file(path);
   } catch (const toml::parse_error& e) {

@@ -56,7 +56,9 @@ vision::ImageShape shape_of(const torch::Tensor& images) { return {images.size(1
 
 template <typename Module>
 void save_module(Module& m, const std::string& path) {
-  write_file_atomically_with(path, [&](const std::string& tmp) { torch::save(m, tmp); });
+  std::ostringstream bytes;
+  torch::save(m, bytes);
+  write_file_atomically(path, bytes.str());
 }
 
 void write_json(const std::string& path, const json& j) { write_file_atomically(path, j.dump(2) + "\n"); }
@@ -162,7 +164,9 @@ void save_grid(const torch::Tensor& images, const ImageStudyConfig& c, const std
   auto first = images.narrow(0, 0, n).contiguous();
   plot::save_png(plot::image_grid(first, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2, title), png);
   if (!tensor_file.empty()) {
-    write_file_atomically_with(tensor_file, [&](const std::string& tmp) { torch::save(first, tmp); });
+    std::ostringstream bytes;
+    torch::save(first, bytes);
+    write_file_atomically(tensor_file, bytes.str());
   }
 }
 
@@ -176,12 +180,13 @@ AutoencoderSummary autoencode_run(const ImageStudyConfig& c, int64_t latent_dim,
   set_num_threads(static_cast<int>(c.threads));
   const auto t0 = std::chrono::steady_clock::now();
   auto d = load_images(c);
-  fs::create_directories(dir);
   torch::manual_seed(c.seed);
   const bool symmetric = c.data.range == "symmetric";
   vision::ConvAutoencoder ae(shape_of(d.train.images), latent_dim, c.autoencoder.width, symmetric);
   const auto o = fit_options(c.autoencoder.epochs, c.autoencoder.batch_size, c.autoencoder.lr, c.seed, progress);
   auto records = vision::fit_autoencoder(ae, d.train.images, d.test.images, o);
+  // Created once training has succeeded: images the network cannot take leave no folder behind.
+  fs::create_directories(dir);
   write_epochs(dir + "/metrics.csv", "epoch,train_mse,test_mse,seconds", records);
   save_module(ae, dir + "/model.pt");
 

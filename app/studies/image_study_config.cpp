@@ -15,6 +15,7 @@
 #include "app/studies/image_files.h"
 #include "app/studies/image_study.h"
 #include "app/sweeps/commands.h"
+#include "app/sweeps/path_name.h"
 #include "app/sweeps/sweep.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/threads.h"
@@ -126,7 +127,11 @@ ImageStudyConfig load_image_study(const std::string& path) {
         const auto& at = *a.as_table();
         only_known_keys(path, at, "latent.arm.", {"name", "set"});
         LatentArm arm;
-        get(path, at, "latent.arm.", "name", arm.name, [](const std::string& s) { return !s.empty(); }, "must be given");
+        get(path, at, "latent.arm.", "name", arm.name,
+            [](const std::string& s) { return is_path_name(s) && s.find("__") == std::string::npos; },
+            "must be 1-128 letters, digits, '.', '-', '+', '=' or '_' without '__', not '.' or '..' (it names "
+            "folders)");
+        if (arm.name.empty()) toml_fail(path, &a, "latent.arm.name", "every arm needs a name");
         arm.set = read_toml_list<std::string>(path, at, "set", "latent.arm.");
         c.latent.arms.push_back(arm);
       }

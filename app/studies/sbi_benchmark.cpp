@@ -13,7 +13,10 @@
 #include "app/config/config.h"
 #include "app/config/toml_file.h"
 #include "app/report/table.h"
+#include "app/config/names.h"
 #include "app/sweeps/commands.h"
+#include "app/sweeps/path_name.h"
+#include "jeffreys/constrained/method_name.h"
 #include "app/sweeps/sweep.h"
 #include "jeffreys/core/atomic_file.h"
 
@@ -76,6 +79,17 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   c.tasks = required_list<std::string>(path, root, "tasks");
   c.budgets = required_list<int64_t>(path, root, "budgets");
   c.methods = required_list<std::string>(path, root, "methods");
+  // Tasks and methods name folders: each must be a known name and one safe path component.
+  for (const auto& t : c.tasks)
+    if (!is_name(NameKind::task, t)) toml_fail(path, root.get("tasks"), "tasks", "'" + t + "': " + one_of_message(NameKind::task));
+  for (const auto& m : c.methods) {
+    try {
+      constrained::parse_method_name(m);
+      require_path_name(m, "method");
+    } catch (const std::invalid_argument& e) {
+      toml_fail(path, root.get("methods"), "methods", e.what());
+    }
+  }
   c.seeds = required_list<uint64_t>(path, root, "seeds");
   c.observations = read_toml_list<int>(path, root, "observations", "");
   c.args = read_toml_list<std::string>(path, root, "args", "");

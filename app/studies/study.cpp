@@ -17,6 +17,7 @@
 #include "app/runs/run.h"
 #include "app/runs/run_folder.h"
 #include "app/sweeps/commands.h"
+#include "app/sweeps/path_name.h"
 #include "app/sweeps/sweep.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/plot/charts.h"
@@ -94,8 +95,10 @@ StudyConfig load_study(const std::string& path, const std::vector<std::string>& 
     const auto* name = t.get("name");
     if (name == nullptr || !name->is_string()) toml_fail(path, &e, where + "name", "every arm needs a name");
     a.name = *name->value<std::string>();
-    if (a.name.empty() || a.name.find_first_of("/ _") != std::string::npos)
-      toml_fail(path, name, where + "name", "must be non-empty, without '/', '_' or spaces (it names folders)");
+    if (!is_path_name(a.name) || a.name.find('_') != std::string::npos)
+      toml_fail(path, name, where + "name",
+                "must be 1-128 letters, digits, '.', '-', '+' or '=', not '.' or '..' (it names folders; '_' "
+                "separates the parts of a run's name)");
     for (const auto& b : s.arms)
       if (b.name == a.name) toml_fail(path, name, where + "name", "arm '" + a.name + "' is defined twice");
     a.set = read_toml_list<std::string>(path, t, "set", where);

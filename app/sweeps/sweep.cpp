@@ -5,6 +5,7 @@
 #include <iomanip>
 #include <stdexcept>
 
+#include "app/sweeps/path_name.h"
 #include "app/sweeps/process_pool.h"
 
 namespace fs = std::filesystem;
@@ -15,10 +16,22 @@ Sweep::Sweep(std::string what, std::string out, SweepOptions options)
     : what_(std::move(what)), out_(std::move(out)), options_(std::move(options)) {
   if (options_.executable.empty() || !fs::exists(options_.executable))
     throw std::invalid_argument(what_ + ": the jeffreys executable '" + options_.executable + "' does not exist");
+  if (out_.empty()) throw std::invalid_argument(what_ + ": --out must name a folder");
   for (const char* d : {"runs", "logs"}) fs::create_directories(out_ + "/" + d);
 }
 
+std::string Sweep::run_dir(const std::string& name) const {
+  require_path_name(name, what_ + ": run name");
+  return out_ + "/runs/" + name;
+}
+
+std::string Sweep::log_file(const std::string& name) const {
+  require_path_name(name, what_ + ": run name");
+  return out_ + "/logs/" + name + ".log";
+}
+
 std::string Sweep::config_file(const std::string& name) const {
+  require_path_name(name, what_ + ": run name");
   fs::create_directories(out_ + "/configs");
   return out_ + "/configs/" + name + ".toml";
 }

@@ -55,8 +55,10 @@ class Sweep {
   /// Checks the executable and creates `out`/runs and `out`/logs. `what` names the sweep in messages.
   Sweep(std::string what, std::string out, SweepOptions options);
 
-  std::string run_dir(const std::string& name) const { return out_ + "/runs/" + name; }
-  std::string log_file(const std::string& name) const { return out_ + "/logs/" + name + ".log"; }
+  /// The paths of run `name`; a name that is not one safe path component (app/sweeps/path_name.h)
+  /// is refused, so that every path a sweep writes stays below `out`.
+  std::string run_dir(const std::string& name) const;
+  std::string log_file(const std::string& name) const;
   /// `out`/configs/<name>.toml (the folder is created on first use).
   std::string config_file(const std::string& name) const;
 

@@ -30,6 +30,7 @@
 #include "jeffreys/train/errors.h"
 #include "jeffreys/train/flat_adam.h"
 #include "jeffreys/train/schedule.h"
+#include "jeffreys/train/models.h"
 #include "jeffreys/train/trainer.h"
 #include "jeffreys/train/wgan_gp.h"
 #include "jeffreys/data/errors.h"

@@ -69,20 +69,6 @@ void write_file_atomically(const std::string& path, const std::string& contents)
   publish(tmp, path);
 }
 
-void write_file_atomically_with(const std::string& path, const std::function<void(const std::string& tmp)>& write) {
-  if (path.empty()) throw std::runtime_error("cannot write a file with an empty name");
-  int fd = -1;
-  const std::string tmp = create_temporary(path, fd);
-  ::close(fd);
-  try {
-    write(tmp);
-  } catch (...) {
-    ::unlink(tmp.c_str());
-    throw;
-  }
-  publish(tmp, path);
-}
-
 bool is_temporary_file(const std::string& name) {
   return name.find(".tmp.") != std::string::npos ||
          (name.size() > 4 && name.compare(name.size() - 4, 4, ".tmp") == 0);

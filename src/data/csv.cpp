@@ -56,6 +56,10 @@ std::string shown(std::string_view s) {
 
 enum class Parsed { number, not_a_number, not_finite, out_of_range };
 
+/// Values beyond this magnitude are refused: the models train in float32 on the raw values, and
+/// data at such scales (1e30 passes float32) diverges at the first step.
+constexpr double kMaxCsvMagnitude = 1e8;
+
 // Locale-independent (std::from_chars); the whole field must be consumed. A leading '+' is allowed.
 Parsed parse_number(std::string_view s, double& value) {
   if (s.size() >= 2 && s.front() == '+' && s[1] != '-' && s[1] != '+') s.remove_prefix(1);
@@ -73,7 +77,7 @@ Parsed parse_number(std::string_view s, double& value) {
   }
   if (ec != std::errc()) return Parsed::not_a_number;
   if (!std::isfinite(value)) return Parsed::not_finite;
-  if (std::abs(value) > std::numeric_limits<float>::max()) return Parsed::out_of_range;
+  if (std::abs(value) > kMaxCsvMagnitude) return Parsed::out_of_range;
   return Parsed::number;
 }
 
@@ -203,7 +207,8 @@ class Reader {
         case Parsed::not_finite:
           fail(line, column(c) + ": " + shown(f) + " is not a finite number (NaN and infinities are not allowed)");
         case Parsed::out_of_range:
-          fail(line, column(c) + ": " + shown(f) + " is outside the float32 range");
+          fail(line, column(c) + ": " + shown(f) + " is outside +-1e8 (rescale the data: the models train in float32 on "
+                                                   "the raw values)");
         case Parsed::not_a_number: {
           std::string hint;
           if (f.find_first_of(" \t") != std::string_view::npos) {

@@ -183,6 +183,9 @@ ImageSet subset(const ImageSet& set, const torch::Tensor& rows) {
   return out;
 }
 
+/// The largest side of a PNG this reader decodes (a 16384 x 16384 RGB image is 805 MB decoded).
+constexpr int kMaxPngSide = 16384;
+
 struct DecodedPng {
   int width = 0, height = 0, channels = 0;
   std::vector<uint8_t> pixels;  ///< H x W x C, interleaved
@@ -196,6 +199,10 @@ DecodedPng decode_png(const std::string& path) {
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp))
     fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
+  // The header's size is checked before anything is decoded: a few bytes can declare gigapixels.
+  if (w > kMaxPngSide || h > kMaxPngSide)
+    fail(path, describe_size(w, h, comp <= 2 ? 1 : 3) + ": larger than the " + std::to_string(kMaxPngSide) + "x" +
+                   std::to_string(kMaxPngSide) + " pixels this reader decodes");
   const int c = comp <= 2 ? 1 : 3;
   uint8_t* data = stbi_load_from_memory(bytes.data(), len, &w, &h, &comp, c);
   if (data == nullptr) fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");

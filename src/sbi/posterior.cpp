@@ -10,6 +10,7 @@
 #include <limits>
 
 #include "jeffreys/energy/energy.h"
+#include "jeffreys/train/models.h"
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/train/trainer.h"
 
@@ -93,31 +94,32 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   s_->proxy = s_->formulation.uses_proxy();
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
   const auto family = theta_dim >= 2 ? flows::FlowFamily::nsf : flows::FlowFamily::maf_spline;
-  torch::manual_seed(options_.seed);
-  s_->flow = flows::make_flow(flows::FlowOptions(theta_dim)
-                                  .context_features(x_dim)
-                                  .family(family)
-                                  .layers(options_.layers)
-                                  .hidden(options_.hidden)
-                                  .bins(options_.bins)
-                                  .bound(options_.bound)
-                                  .embedding_features(options_.embedding_features)
-                                  .embedding_hidden(options_.embedding_hidden)
-                                  .seed(options_.seed));
-  s_->energy = std::make_shared<energy::MLPEnergyImpl>(energy::MLPEnergyOptions(theta_dim)
-                                                           .context_features(x_dim)
-                                                           .hidden(options_.energy_hidden)
-                                                           .depth(options_.energy_depth)
-                                                           .embedding_features(options_.embedding_features)
-                                                           .embedding_hidden(options_.embedding_hidden));
+  auto models = train::make_models(flows::FlowOptions(theta_dim)
+                                       .context_features(x_dim)
+                                       .family(family)
+                                       .layers(options_.layers)
+                                       .hidden(options_.hidden)
+                                       .bins(options_.bins)
+                                       .bound(options_.bound)
+                                       .embedding_features(options_.embedding_features)
+                                       .embedding_hidden(options_.embedding_hidden)
+                                       .seed(options_.seed),
+                                   energy::MLPEnergyOptions(theta_dim)
+                                       .context_features(x_dim)
+                                       .hidden(options_.energy_hidden)
+                                       .depth(options_.energy_depth)
+                                       .embedding_features(options_.embedding_features)
+                                       .embedding_hidden(options_.embedding_hidden),
+                                   options_.seed);
+  s_->flow = models.flow;
+  s_->energy = models.energy;
   train::TrainerOptions o;
   o.flow_samples = options_.flow_samples;
   o.main.adam.lr = options_.lr;
   o.proxy.adam.lr = options_.lr_proxy;
   o.seed = options_.seed;
   s_->trainer_options = o;
-  s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->proxy ? s_->energy : nullptr,
-                                                 s_->warm ? warm_up_of(s_->formulation) : s_->formulation, o);
+  s_->trainer = train::make_trainer(models, s_->warm ? warm_up_of(s_->formulation) : s_->formulation, o);
 }
 
 PosteriorEstimator::~PosteriorEstimator() = default;
@@ -199,7 +201,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
         rep.switch_epoch = epoch;
         restore(flow_params, best_flow);
         restore(energy_params, best_energy);
-        s_->trainer = std::make_unique<train::Trainer>(s_->flow, s_->energy, s_->formulation, s_->trainer_options);
+        s_->trainer = train::make_trainer({s_->flow, s_->energy}, s_->formulation, s_->trainer_options);
         since_best = 0;
       } else {
         rep.stopped_early = true;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <sstream>
 
 namespace jeffreys::train::detail {
 
@@ -69,7 +70,11 @@ void CheckpointReader::load_state(constrained::PrimalDual& primal_dual) {
 
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
   try {
-    write_file_atomically_with(path, [&](const std::string& tmp) { a.save_to(tmp); });
+    // Serialised in memory first: LibTorch's file writer cannot report a full disk cleanly (its
+    // destructor throws again and the process aborts); the one atomic writer of the library can.
+    std::ostringstream bytes;
+    a.save_to(bytes);
+    write_file_atomically(path, bytes.str());
   } catch (const std::exception& e) {
     throw CheckpointError(std::string("checkpoint: ") + e.what());
   }

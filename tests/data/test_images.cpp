@@ -406,3 +406,23 @@ TEST(SplitImages, SizesDisjointLabelsFollowDeterministic) {
   dt::ImageSet wrong_labels{set.images, torch::arange(n - 1, torch::kLong)};
   EXPECT_THROW(dt::split_images(wrong_labels, 0.3, 7), std::invalid_argument);
 }
+
+namespace {
+
+TEST_F(ImageFiles, PngDeclaringGigapixelsIsRefusedBeforeDecoding) {
+  // A header that declares 30000 x 30000 grey pixels (900 MB, under stb's own 1 GiB limit) over a
+  // few bytes of data (a decompression bomb): refused from the header alone, naming the file and size.
+  std::string ihdr;
+  put32(ihdr, 30000u);
+  put32(ihdr, 30000u);
+  ihdr += std::string{8, 0, 0, 0, 0};
+  std::string png = "\x89PNG\r\n\x1a\n";
+  append_chunk(png, "IHDR", ihdr);
+  append_chunk(png, "IDAT", std::string("\x78\x9c\x03\x00\x00\x00\x00\x01", 8));
+  append_chunk(png, "IEND", "");
+  const auto dir = folder("bomb");
+  write("bomb/a.png", png);
+  expect_data_error([&] { dt::read_png_folder(dir); }, dir + "/a.png", {"30000x30000 pixels", "larger than the 16384x16384"});
+}
+
+}  // namespace

@@ -1,0 +1,223 @@
+// Hostile and careless inputs (issue 18's probe): names that would escape --out, files that are not
+// configurations, sizes past any machine, values that pass a type check and then diverge, a device
+// that is not there, a resumed run given another configuration, junk in a run folder. Each ends in
+// one clear error naming what is wrong, and leaves nothing behind.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "app/config/config.h"
+#include "app/studies/image_study.h"
+#include "app/studies/sbi_benchmark.h"
+#include "app/studies/study.h"
+#include "app/sweeps/path_name.h"
+#include "app/sweeps/sweep.h"
+#include "commands.h"
+#include "jeffreys/core/atomic_file.h"
+
+namespace {
+namespace fs = std::filesystem;
+namespace ja = jeffreys::app;
+
+struct Result {
+  int code;
+  std::string out, err;
+};
+
+Result cli(std::vector<std::string> args) {
+  std::ostringstream out, err;
+  const int code = jeffreys::cli::run(args, out, err);
+  return {code, out.str(), err.str()};
+}
+
+fs::path fresh_dir(const std::string& name) {
+  auto d = fs::temp_directory_path() / ("jeffreys_hostile_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  return d;
+}
+
+std::string write(const fs::path& p, const std::string& text) {
+  fs::create_directories(p.parent_path());
+  std::ofstream(p) << text;
+  return p.string();
+}
+
+TEST(Hostile, NamesThatWouldEscapeTheOutputFolderAreRefused) {
+  for (const std::string& bad : std::vector<std::string>{"", ".", "..", "../victim", "a/b", "a b", "x\ny", std::string(200, 'a')})
+    EXPECT_FALSE(ja::is_path_name(bad)) << bad;
+  for (const std::string good : {"jeffreys-F10", "npe", "two_moons__1000__npe__s0", "lr1e-3", "a=b+c"})
+    EXPECT_TRUE(ja::is_path_name(good)) << good;
+  const auto d = fresh_dir("escape");
+  const ja::Sweep sweep("test", (d / "out").string(), {1, "/bin/sh", nullptr});
+  EXPECT_THROW(sweep.run_dir("../../victim"), std::invalid_argument);
+  EXPECT_THROW(sweep.log_file("../x"), std::invalid_argument);
+  EXPECT_THROW(sweep.config_file("a/b"), std::invalid_argument);
+
+  // An image study whose arm is named to reach outside --out is refused when the file is read.
+  write(d / "base.toml", "[train]\nsteps = 10\n");
+  const auto study = write(d / "image.toml", "[data]\nsource = \"png-folder\"\npath = \".\"\n[latent]\nbase = "
+                                             "\"base.toml\"\n[[latent.arm]]\nname = \"../../victim\"\n");
+  try {
+    ja::load_image_study(study);
+    FAIL() << "an arm named ../../victim was accepted";
+  } catch (const ja::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("latent.arm.name"), std::string::npos) << e.what();
+  }
+  // The 2D study refuses such arm names too.
+  const auto s2 = write(d / "study.toml", "base = \"base.toml\"\n[[arm]]\nname = \"..\"\n[[grid]]\narms = [\"..\"]\n"
+                                          "datasets = [\"rings\"]\nn_train = [10]\nseeds = [0]\n");
+  EXPECT_THROW(ja::load_study(s2), ja::ConfigError);
+  // An SBI benchmark's methods and tasks name folders: a path in either is refused.
+  const std::string root = "observations_root = \"" + d.string() + "\"\n";
+  fs::create_directories(d / "two_moons");
+  for (const auto& [text, key] : std::vector<std::pair<std::string, std::string>>{
+           {root + "tasks = [\"two_moons\"]\nbudgets = [100]\nmethods = [\"npe/../../x\"]\nseeds = [0]\n", "methods"},
+           {root + "tasks = [\"../two_moons\"]\nbudgets = [100]\nmethods = [\"npe\"]\nseeds = [0]\n", "tasks"}}) {
+    try {
+      ja::load_sbi_benchmark(write(d / "bench.toml", text));
+      ADD_FAILURE() << text;
+    } catch (const ja::ConfigError& e) {
+      EXPECT_NE(std::string(e.what()).find("key '" + key + "'"), std::string::npos) << e.what();
+    }
+  }
+  fs::remove_all(d);
+}
+
+TEST(Hostile, AFolderOrADeviceIsNotAConfiguration) {
+  const auto d = fresh_dir("notafile");
+  fs::create_directories(d);
+  for (const std::string& path : {d.string(), std::string("/dev/zero")}) {
+    const auto out = d / "run";
+    auto r = cli({"train", "--config", path, "--out", out.string()});
+    EXPECT_EQ(r.code, 1) << path;
+    EXPECT_NE(r.err.find(path + ": not a regular file"), std::string::npos) << r.err;
+    EXPECT_FALSE(fs::exists(out));
+  }
+  fs::remove_all(d);
+}
+
+TEST(Hostile, SizesAndValuesOutsideTheirBoundsNameTheKey) {
+  for (const std::string set :
+       {"threads=100000", "train.batch_size=1000000000", "eval.grid=1000000", "data.n_train=10000000000",
+        "flow.hidden=1000000", "flow.scale_clamp=0", "optim.min_lr_factor=-1", "flow.bound=1e300", "optim.lr=1e9",
+        "eval.mmd_samples=1000000", "train.flow_samples=1000000000"}) {
+    try {
+      ja::load_config("", {set});
+      ADD_FAILURE() << set << " was accepted";
+    } catch (const ja::ConfigError& e) {
+      const auto key = set.substr(0, set.find('='));
+      EXPECT_NE(std::string(e.what()).find("key '" + key + "'"), std::string::npos) << e.what();
+    }
+  }
+  // Numeric options of the command line: a short message, not a 309-digit range.
+  auto r = cli({"sample", "--run", "nowhere", "--n", "10000000000", "--out", "x.csv"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_LT(r.err.size(), 300u) << r.err;
+}
+
+TEST(Hostile, ClearOneLineErrorsAndNothingLeftBehind) {
+  const auto d = fresh_dir("errors");
+  // An empty --out.
+  auto r = cli({"train", "--out", ""});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("--out"), std::string::npos) << r.err;
+  // A CUDA device this machine does not have: the key named, no dispatcher dump, no folder.
+  const auto out = d / "cuda";
+  r = cli({"train", "--out", out.string(), "--set", "device=cuda:7", "--set", "train.steps=1"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("key 'device'"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove_all(d);
+}
+
+TEST(Hostile, AResumedRunRefusesAnotherConfigurationAndJunkMetricsAreNamed) {
+  const auto d = fresh_dir("resume");
+  const std::vector<std::string> small = {"--set", "train.steps=20", "--set", "train.eval_every=20", "--set",
+                                          "eval.n_test=200", "--set", "eval.log_z_samples=200", "--set",
+                                          "eval.grid=16", "--set", "eval.mmd_samples=50", "--set", "flow.layers=2",
+                                          "--set", "train.batch_size=32", "--set", "train.flow_samples=32"};
+  std::vector<std::string> args = {"train", "--out", (d / "run").string()};
+  args.insert(args.end(), small.begin(), small.end());
+  ASSERT_EQ(cli(args).code, 0);
+  // --resume with a different --set: refused, the key and the run's config.toml named.
+  auto changed = args;
+  changed.insert(changed.end(), {"--resume", "--set", "flow.hidden=8"});
+  auto r = cli(changed);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("flow.hidden"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("config.toml"), std::string::npos) << r.err;
+  // The same configuration resumes (a finished run: nothing to do).
+  auto same = args;
+  same.push_back("--resume");
+  EXPECT_EQ(cli(same).code, 0);
+  // Junk in metrics.csv: the file, row and column named, not a stod or map::at message.
+  write(d / "run" / "metrics.csv", "step,wall_seconds,F\n10,0.5,abc\n");
+  r = cli({"plot", "--run", (d / "run").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("metrics.csv: row 2, column 'F'"), std::string::npos) << r.err;
+  write(d / "run" / "metrics.csv", "F,G\n1,2\n");
+  r = cli({"plot", "--run", (d / "run").string()});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("no column 'step'"), std::string::npos) << r.err;
+  fs::remove_all(d);
+}
+
+TEST(Hostile, OneColumnDataWithTheAutoregressiveFlowTrainsAndPlots) {
+  const auto d = fresh_dir("onecolumn");
+  std::ostringstream csv;
+  for (int i = 0; i < 200; ++i) csv << (i % 7) * 0.3 - 1.0 << "\n";
+  const auto file = write(d / "x.csv", csv.str());
+  auto r = cli({"train", "--out", (d / "run").string(), "--set", "data.name=csv", "--set", "data.csv=" + file, "--set",
+                "flow.family=maf", "--set", "train.steps=20", "--set", "train.eval_every=20", "--set",
+                "eval.log_z_samples=200", "--set", "eval.mmd_samples=20"});
+  EXPECT_EQ(r.code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(d / "run" / "plots" / "samples.png"));
+  fs::remove_all(d);
+}
+
+TEST(Hostile, AtomicWritesDoNotFollowAPlantedTemporaryLink) {
+  const auto d = fresh_dir("symlink");
+  fs::create_directories(d / "run");
+  write(d / "outside.txt", "keep me");
+  // A link planted where a naive writer puts its temporary file.
+  fs::create_symlink(d / "outside.txt", d / "run" / "summary.json.tmp");
+  jeffreys::write_file_atomically((d / "run" / "summary.json").string(), "{}\n");
+  std::ifstream in(d / "outside.txt");
+  std::string text;
+  std::getline(in, text);
+  EXPECT_EQ(text, "keep me");
+  std::ifstream written(d / "run" / "summary.json");
+  std::getline(written, text);
+  EXPECT_EQ(text, "{}");
+  fs::remove_all(d);
+}
+
+TEST(Hostile, AFullDiskEndsTheRunWithTheFileAndTheCauseNamed) {
+  // A 512 KiB file system (tmpfs; needs the privilege to mount, else skipped): the configuration,
+  // data and metrics fit, the first checkpoint (about 25 MB) does not.
+  const auto d = fresh_dir("full");
+  fs::create_directories(d);
+  if (::mount("tmpfs", d.c_str(), "tmpfs", 0, "size=512k") != 0) GTEST_SKIP() << "cannot mount a tmpfs here";
+  const auto out = d / "run";
+  auto r = cli({"train", "--out", out.string(), "--set", "flow.hidden=512", "--set", "train.steps=4", "--set",
+                "train.checkpoint_every=2", "--set", "train.batch_size=16", "--set", "train.flow_samples=16",
+                "--set", "eval.log_z_samples=200", "--set", "eval.n_test=100", "--set", "eval.grid=16", "--set",
+                "eval.mmd_samples=20"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find((out / "checkpoint.pt").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("No space left on device"), std::string::npos) << r.err;
+  // What was written before stays whole, and no temporary file is left.
+  EXPECT_TRUE(fs::exists(out / "config.toml"));
+  EXPECT_FALSE(fs::exists(out / "checkpoint.pt"));
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_FALSE(jeffreys::is_temporary_file(e.path().filename().string())) << e.path();
+  ::umount(d.c_str());
+  fs::remove_all(d);
+}
+
+}  // namespace
