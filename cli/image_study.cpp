@@ -17,18 +17,11 @@ class ImageStudy : public Command {
   }
   int run(std::ostream& out, std::ostream& err) override {
     auto cfg = app::load_image_study(flags_.config);
-    if (flags_.report_only) {
-      for (const auto& f : app::report_image_study(cfg, flags_.out_dir)) out << "wrote " << flags_.out_dir << "/" << f << "\n";
-      return 0;
-    }
+    if (flags_.report_only) return flags_.print_written(app::report_image_study(cfg, flags_.out_dir), out);
     const auto o = flags_.options(err);
     const auto failed = app::run_image_study(cfg, flags_.out_dir, o);
     out << "results: " << flags_.out_dir << "/results.csv, " << flags_.out_dir << "/results.md, " << flags_.out_dir << "/samples_d<k>.png\n";
-    if (failed > 0) {
-      err << "error: " << failed << " runs failed (see " << flags_.out_dir << "/logs/)\n";
-      return 1;
-    }
-    return 0;
+    return flags_.exit_code(failed, err);
   }
 
  private:

@@ -19,10 +19,7 @@ class Study : public Command {
   }
   int run(std::ostream& out, std::ostream& err) override {
     auto cfg = app::load_study(flags_.config, sets_);
-    if (flags_.report_only) {
-      for (const auto& f : app::report_study(cfg, flags_.out_dir)) out << "wrote " << flags_.out_dir << "/" << f << "\n";
-      return 0;
-    }
+    if (flags_.report_only) return flags_.print_written(app::report_study(cfg, flags_.out_dir), out);
     const auto o = flags_.options(err);
     auto r = app::run_study(cfg, flags_.out_dir, o);
     out << "study: " << r.planned << " runs (" << r.skipped << " already finished, " << r.completed << " completed, "

@@ -17,4 +17,15 @@ app::SweepOptions SweepFlags::options(std::ostream& progress) const {
   return {jobs, executable.empty() ? this_executable() : executable, &progress};
 }
 
+int SweepFlags::print_written(const std::vector<std::string>& files, std::ostream& out) const {
+  for (const auto& f : files) out << "wrote " << out_dir << "/" << f << "\n";
+  return 0;
+}
+
+int SweepFlags::exit_code(int64_t failed, std::ostream& err) const {
+  if (failed == 0) return 0;
+  err << "error: " << failed << " runs failed (see " << out_dir << "/logs/)\n";
+  return 1;
+}
+
 }  // namespace jeffreys::cli

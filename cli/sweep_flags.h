@@ -5,6 +5,7 @@
 
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "app/sweeps/sweep.h"
 
@@ -19,6 +20,10 @@ struct SweepFlags {
   void add_to(CLI::App* c, const std::string& config_help, const std::string& out_help, const std::string& report_help);
   /// The sweep's options: --jobs, the executable (this one by default), progress to `progress`.
   app::SweepOptions options(std::ostream& progress) const;
+  /// "wrote <out>/<file>" for each file of a report; returns the exit code 0.
+  int print_written(const std::vector<std::string>& files, std::ostream& out) const;
+  /// The exit code of a sweep: 0, or 1 with an error line pointing at the logs when runs failed.
+  int exit_code(int64_t failed, std::ostream& err) const;
 };
 
 }  // namespace jeffreys::cli

@@ -89,10 +89,6 @@ struct Report {
     for (const auto* x : g) v.push_back(which == "best" ? x->record.best_value(metric) : x->record.final_value(metric));
     return mean_std(v);
   }
-  const std::vector<const RunResult*>* group(const std::string& arm, const std::string& dataset, int64_t n) const {
-    auto it = groups.find(Key{arm, dataset, n, default_lr.at(arm)});
-    return it == groups.end() ? nullptr : &it->second;
-  }
 };
 
 /// results.csv: one row per run.
