@@ -68,6 +68,20 @@ void CheckpointReader::load_state(constrained::PrimalDual& primal_dual) {
   }
 }
 
+void write_version(torch::serialize::OutputArchive& a, int64_t version) {
+  a.write("jeffreys_checkpoint_version", torch::tensor(version));
+}
+
+void CheckpointReader::require_version(int64_t expected) {
+  torch::Tensor t;
+  if (a_.try_read("jeffreys_checkpoint_version", t) || a_.try_read("version", t)) {
+    if (t.numel() == 1 && t.item<int64_t>() == expected) return;
+    fail("format version " + std::to_string(t.numel() == 1 ? t.item<int64_t>() : -1) + ", this build reads " +
+         std::to_string(expected));
+  }
+  fail("no format version (not a jeffreys checkpoint)");
+}
+
 void save_archive(torch::serialize::OutputArchive& a, const std::string& path) {
   try {
     // Serialised in memory first: LibTorch's file writer cannot report a full disk cleanly (its

@@ -11,6 +11,10 @@
 
 namespace jeffreys::train::detail {
 
+/// The format version of a checkpoint, under "jeffreys_checkpoint_version" (a name no model entry can
+/// take; checkpoints written before it was introduced have it under "version").
+void write_version(torch::serialize::OutputArchive& a, int64_t version);
+
 /// Writes `prefix`/values, exp_avg, exp_avg_sq, adam_step and the module's buffers.
 void write_model(torch::serialize::OutputArchive& a, const std::string& prefix, const torch::nn::Module* m,
                  const FlatParameters& p, const FlatAdam& opt);
@@ -24,6 +28,8 @@ class CheckpointReader {
   /// Copies `key` into `dst` after checking the shape.
   void assign(torch::Tensor& dst, const std::string& key);
   void read_model(const std::string& prefix, torch::nn::Module* m, FlatParameters& p, FlatAdam& opt);
+  /// Fails unless the checkpoint's format version (write_version) is `expected`.
+  void require_version(int64_t expected);
   /// The dual variables (PrimalDual::load), a mismatch reported as a CheckpointError naming the file.
   void load_state(constrained::PrimalDual& primal_dual);
   [[noreturn]] void fail(const std::string& what) const;

@@ -145,7 +145,7 @@ StepEstimates Trainer::step_on(const torch::Tensor& data, const torch::Tensor& c
 
 void Trainer::save(const std::string& path) const {
   torch::serialize::OutputArchive a;
-  a.write("version", torch::tensor(kCheckpointVersion));
+  detail::write_version(a, kCheckpointVersion);
   a.write("method", c10::IValue(primal_dual_.formulation().name));
   a.write("step", torch::tensor(step_));
   detail::write_model(a, "main", flow_.get(), main_params_, main_opt_);
@@ -157,7 +157,7 @@ void Trainer::save(const std::string& path) const {
 
 void Trainer::load(const std::string& path) {
   detail::CheckpointReader a(path);
-  if (a.read("version").item<int64_t>() != kCheckpointVersion) a.fail("unsupported version");
+  a.require_version(kCheckpointVersion);
   c10::IValue method;
   if (!a.try_read("method", method) || method.toStringRef() != primal_dual_.formulation().name)
     a.fail("written for method '" + (method.isString() ? method.toStringRef() : std::string("?")) + "', not '" +

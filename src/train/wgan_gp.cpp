@@ -74,7 +74,7 @@ WganStep WganGpTrainer::step_on(const torch::Tensor& data) {
 
 void WganGpTrainer::save(const std::string& path) const {
   torch::serialize::OutputArchive a;
-  a.write("version", torch::tensor(int64_t{1}));
+  detail::write_version(a, 1);
   a.write("method", c10::IValue(std::string("wgan-gp")));
   a.write("step", torch::tensor(step_));
   detail::write_model(a, "main", generator_.get(), gen_params_, gen_opt_);
@@ -85,7 +85,7 @@ void WganGpTrainer::save(const std::string& path) const {
 
 void WganGpTrainer::load(const std::string& path) {
   detail::CheckpointReader a(path);
-  if (a.read("version").item<int64_t>() != 1) a.fail("unsupported version");
+  a.require_version(1);
   c10::IValue method;
   if (!a.try_read("method", method) || !method.isString() || method.toStringRef() != "wgan-gp")
     a.fail("written for method '" + (method.isString() ? method.toStringRef() : std::string("?")) + "', not 'wgan-gp'");

@@ -3,12 +3,18 @@
 // wrote; the README's key table is the schema's; names come from the library's lists.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "app/config/config.h"
 #include "app/config/names.h"
 #include "app/config/schema.h"
+#include "app/runs/run.h"
 
 namespace {
 namespace ja = jeffreys::app;
@@ -73,6 +79,28 @@ TEST(Schema, NamesComeFromTheLibraryAndOneListPerKind) {
   EXPECT_NE(c.to_toml().find("gamma = 0.999"), std::string::npos);
   EXPECT_EQ(ja::load_config("").to_toml().find("gamma"), std::string::npos);
   EXPECT_THROW(ja::load_config("", {"optim.gamma=0"}), ja::ConfigError);
+}
+
+}  // namespace
+
+namespace {
+
+TEST(Compatibility, ARunFolderWrittenBeforeTheApplicationLayerEvaluatesToTheSameNumbers) {
+  // config.toml, checkpoint.pt and eval.json written by the code before this layer (commit 8cf68c5,
+  // `jeffreys train` then `jeffreys eval` on a 10-step run): the checkpoint still loads (its format
+  // version under the old key), and evaluation gives the same numbers.
+  namespace fs = std::filesystem;
+  const fs::path src = std::string(JEFFREYS_SOURCE_DIR) + "/tests/app/data/legacy_run";
+  const auto dir = fs::temp_directory_path() / ("jeffreys_legacy_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  for (const char* f : {"config.toml", "checkpoint.pt"}) fs::copy_file(src / f, dir / f);
+  const auto m = ja::evaluate_run(dir.string());
+  std::ifstream in(src / "eval.json");
+  const auto old = nlohmann::json::parse(in);
+  for (const char* k : {"nll_flow", "nll_proxy", "log_z", "forward_kl", "reverse_kl", "mmd"})
+    EXPECT_NEAR(m.at(k), old.at(k).get<double>(), 1e-9 * std::max(1.0, std::abs(old.at(k).get<double>()))) << k;
+  fs::remove_all(dir);
 }
 
 }  // namespace

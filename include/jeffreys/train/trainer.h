@@ -31,7 +31,7 @@ struct OptimizerOptions {
 struct TrainerOptions {
   int64_t batch_size = 256;
   /// M flow samples (unconditional) or K per context row (conditional) for log Ẑ and R.
-  int64_t flow_samples = 256;
+  int64_t flow_samples = divergence::TermsRequest().flow_samples;
   OptimizerOptions main{}, proxy{};
   /// A term whose magnitude exceeds this stops training (as do NaN and infinity).
   double divergence_threshold = 1e8;
