@@ -3,6 +3,8 @@
 #include <filesystem>
 #include <sstream>
 
+#include <c10/util/Exception.h>
+
 #include "command.h"
 #include "jeffreys/train/errors.h"
 
@@ -45,6 +47,10 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } catch (const train::TrainingDiverged& e) {
     err << "error: " << e.what() << "\n";
     return 3;
+  } catch (const c10::Error& e) {
+    // LibTorch's checks carry a C++ backtrace: the user gets the message alone.
+    err << "error: " << e.what_without_backtrace() << "\n";
+    return 1;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";
     return 1;

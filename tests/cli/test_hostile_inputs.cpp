@@ -177,6 +177,14 @@ TEST(Hostile, OneColumnDataWithTheAutoregressiveFlowTrainsAndPlots) {
                 "eval.log_z_samples=200", "--set", "eval.mmd_samples=20"});
   EXPECT_EQ(r.code, 0) << r.err;
   EXPECT_TRUE(fs::exists(d / "run" / "plots" / "samples.png"));
+  // A coupling flow cannot split one column: LibTorch's check reaches the user as one line, without
+  // the C++ backtrace it carries.
+  r = cli({"train", "--out", (d / "coupling").string(), "--set", "data.name=csv", "--set", "data.csv=" + file});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find("coupling flows need 2 or more"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("Exception raised from"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\n'), r.err.size() - 1) << "not one line: " << r.err;
+  EXPECT_FALSE(fs::exists(d / "coupling"));
   fs::remove_all(d);
 }
 
