@@ -2,7 +2,7 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,20 +26,29 @@ class Children {
  public:
   ~Children() { kill_all(); }
 
+  /// Starts `job`. The child dies with this process (PR_SET_PDEATHSIG): a sweep killed with
+  /// SIGKILL, which can clean up nothing, leaves no run training on behind it, so a continued sweep
+  /// never has two processes writing one run folder.
   pid_t start(const ProcessJob& job) {
     if (job.args.empty()) throw std::runtime_error("run_processes: a job without a command");
     std::vector<std::string> args = job.args;
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    pid_t pid = 0;
-    const int rc = posix_spawn(&pid, argv[0], &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    if (rc != 0) throw std::runtime_error("cannot start '" + job.args[0] + "': " + std::strerror(rc));
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::runtime_error("cannot start '" + job.args[0] + "': " + std::strerror(errno));
+    if (pid == 0) {
+      // Only async-signal-safe calls between fork and exec: the parent has other threads.
+      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(127);  // the parent died before prctl took effect
+      const int fd = ::open(job.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) ::_exit(126);
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+      ::execve(argv[0], argv.data(), environ);
+      ::_exit(127);
+    }
     return pid;
   }
 

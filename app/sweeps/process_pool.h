@@ -13,7 +13,8 @@ struct ProcessJob {
 };
 
 /// Starts `jobs` in order, at most `parallel` at a time, and calls `done(index, exit_code,
-/// seconds)` as each ends (exit_code -1 when killed by a signal). Waits only for the processes it
+/// seconds)` as each ends (exit_code -1 when killed by a signal, 127 when the command cannot be
+/// executed, 126 when its log cannot be opened). Waits only for the processes it
 /// started (other children of the caller are left alone). If a process cannot be started or `done`
 /// throws, the processes still running are killed and reaped before the exception propagates.
 void run_processes(const std::vector<ProcessJob>& jobs, int parallel,

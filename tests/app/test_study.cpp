@@ -2,7 +2,12 @@
 // line and key, and a reduced version of the small-data study (one data set, one size, few steps)
 // produces every output, skips finished runs when continued, and refuses to mix configurations.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <filesystem>
 #include <fstream>
@@ -158,5 +163,94 @@ TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
   EXPECT_THROW(ex::run_study(ex::load_study((d / "study.toml").string(), changed), out, o), std::runtime_error);
   fs::remove_all(d);
 }
+
+#ifdef JEFFREYS_EXE
+/// Whether any process has `text` in its command line.
+bool process_mentions(const std::string& text) {
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const auto name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos || name == std::to_string(::getpid())) continue;
+    std::ifstream in(e.path() / "cmdline", std::ios::binary);
+    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (cmd.find(text) != std::string::npos) return true;
+  }
+  return false;
+}
+
+TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwice) {
+  auto d = fresh_dir("killed");
+  std::ifstream in(kStudyDir + "/study.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string study = text.str();
+  study.replace(study.find("base = \"base.toml\""), 18, "base = \"" + kStudyDir + "/base.toml\"");
+  study = study.substr(0, study.find("[[grid]]"));
+  study += "[[grid]]\narms = [\"mle-flow\", \"jeffreys\"]\ndatasets = [\"two-moons\"]\nn_train = [200]\nseeds = [0, 1]\n";
+  write(d / "study.toml", study);
+  const std::vector<std::string> quick = {"train.steps=400",         "train.eval_every=200", "train.log_every=50",
+                                          "train.checkpoint_every=50", "eval.n_test=500",     "eval.log_z_samples=1000",
+                                          "eval.grid=30",            "eval.mmd_samples=100"};
+  const auto out = (d / "out").string();
+  std::vector<std::string> args = {JEFFREYS_EXE, "study", "--config", (d / "study.toml").string(), "--out", out};
+  for (const auto& q : quick) args.insert(args.end(), {"--set", q});
+  const pid_t pid = fork();
+  if (pid == 0) {
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    freopen("/dev/null", "w", stdout);
+    freopen("/dev/null", "w", stderr);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  // Killed once the first runs have checkpoints, while they train on.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  auto any_checkpoint = [&] {
+    if (!fs::exists(out + "/runs")) return false;
+    for (const auto& r : fs::directory_iterator(out + "/runs"))
+      if (fs::exists(r.path() / "checkpoint.pt")) return true;
+    return false;
+  };
+  while (!any_checkpoint() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_TRUE(any_checkpoint()) << "no run reached a checkpoint";
+  ::kill(pid, SIGKILL);
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  // Its runs die with it: nothing trains on into the folder the continued study will use.
+  bool orphans = true;
+  for (int i = 0; i < 100 && orphans; ++i) {
+    orphans = process_mentions(out + "/runs/");
+    if (orphans) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_FALSE(orphans) << "runs of the killed study are still training";
+
+  auto s = ex::load_study((d / "study.toml").string(), quick);
+  ex::StudyOptions o;
+  o.jobs = 2;
+  o.executable = JEFFREYS_EXE;
+  auto r = ex::run_study(s, out, o);
+  EXPECT_EQ(r.planned, 4);
+  EXPECT_EQ(r.completed + r.skipped, 4);
+  EXPECT_EQ(r.failed + r.diverged, 0);
+  // Every run complete, each logged step once, in order.
+  for (const auto& run : ex::plan_study(s)) {
+    std::ifstream m(out + "/runs/" + run.name + "/metrics.csv");
+    std::string line;
+    std::getline(m, line);
+    double last = 0;
+    int rows = 0;
+    while (std::getline(m, line)) {
+      const double step = std::stod(split(line).at(0));
+      EXPECT_GT(step, last) << run.name << ": " << line;
+      last = step;
+      ++rows;
+    }
+    EXPECT_EQ(last, 400) << run.name;
+    EXPECT_EQ(rows, 8) << run.name;
+  }
+  fs::remove_all(d);
+}
+#endif
 
 }  // namespace
