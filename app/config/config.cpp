@@ -251,15 +251,6 @@ Config load_config(const std::string& path, const std::vector<std::string>& over
   return c;
 }
 
-namespace {
-std::string q(const std::string& s) {
-  std::ostringstream o;
-  o << std::quoted(s);
-  return o.str();
-}
-const char* b(bool v) { return v ? "true" : "false"; }
-}  // namespace
-
 std::string Config::to_toml() const {
   std::ostringstream o;
   o << "# Resolved configuration: every key with the value this run used.\n";
@@ -282,8 +273,8 @@ std::string Config::to_toml() const {
       for (const auto& t : f.objective) weights[t.term] += t.weight;
       for (const auto& [term, w] : weights) o << term << " = " << toml_number(w) << "\n";
       for (const auto& c : f.constraints) {
-        o << "\n[[method.constraints]]\nterm = " << q(c.term) << "\nlevel = " << toml_number(c.level)
-          << "\nrelative_to = " << q(c.relative_to) << "\nresilient = " << b(c.resilient)
+        o << "\n[[method.constraints]]\nterm = " << toml_string(c.term) << "\nlevel = " << toml_number(c.level)
+          << "\nrelative_to = " << toml_string(c.relative_to) << "\nresilient = " << (c.resilient ? "true" : "false")
           << "\nslack_cost = " << toml_number(c.slack_cost) << "\ndual_lr = " << toml_number(c.dual_lr)
           << "\ndual_init = " << toml_number(c.dual_init) << "\n";
       }

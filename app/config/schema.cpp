@@ -24,8 +24,16 @@ using Check = std::function<std::string(const Config&)>;
 #define ABOVE(member, bound) \
   Check([](const Config& c) { return c.member > bound ? std::string() : std::string("must be > " #bound); })
 
-#define NAME(kind, member) \
-  Check([](const Config& c) { return is_name(kind, c.member) ? std::string() : one_of_message(kind); })
+/// A key whose value is a name of the registry: its check and the choices its help lists both come
+/// from `kind`.
+KeySpec name_key(std::string section, std::string name, std::string& (*field)(Config&), NameKind kind,
+                 std::string help) {
+  Check check = [field, kind](const Config& c) {
+    // The accessor gives a reference; nothing is written.
+    return is_name(kind, field(const_cast<Config&>(c))) ? std::string() : one_of_message(kind);
+  };
+  return {std::move(section), std::move(name), field, std::move(check), std::move(help), nullptr, kind};
+}
 
 
 std::vector<KeySpec> make_keys() {
@@ -41,8 +49,8 @@ std::vector<KeySpec> make_keys() {
       {"", "threads", JEFFREYS_FIELD(int64_t, threads), IN_RANGE(threads, 1, 256),
        "LibTorch and OpenBLAS threads (one was fastest for these networks)"},
 
-      {"data", "name", JEFFREYS_FIELD(std::string, data.name), NAME(NameKind::dataset, data.name),
-       "a built-in data set (below) or `csv`", nullptr, NameKind::dataset},
+      name_key("data", "name", JEFFREYS_FIELD(std::string, data.name), NameKind::dataset,
+               "a built-in data set (below) or `csv`"),
       {"data", "csv", JEFFREYS_FIELD(std::string, data.csv),
        [](const Config& c) {
          return c.data.name != "csv" || !c.data.csv.empty() ? std::string()
@@ -63,14 +71,13 @@ std::vector<KeySpec> make_keys() {
        "CSV only: a separate evaluation set (then all of `data.csv` trains)",
        [](const Config& c) { return !c.data.test_csv.empty(); }},
 
-      {"flow", "family", JEFFREYS_FIELD(std::string, flow.family), NAME(NameKind::flow_family, flow.family),
-       "flow family", nullptr, NameKind::flow_family},
+      name_key("flow", "family", JEFFREYS_FIELD(std::string, flow.family), NameKind::flow_family, "flow family"),
       {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), IN_RANGE(flow.layers, 1, 256),
        "coupling / autoregressive layers"},
       {"flow", "hidden", JEFFREYS_FIELD(int64_t, flow.hidden), IN_RANGE(flow.hidden, 1, 16384), "conditioner width"},
       {"flow", "depth", JEFFREYS_FIELD(int64_t, flow.depth), IN_RANGE(flow.depth, 1, 64), "conditioner hidden layers"},
-      {"flow", "activation", JEFFREYS_FIELD(std::string, flow.activation), NAME(NameKind::activation, flow.activation),
-       "conditioner activation", nullptr, NameKind::activation},
+      name_key("flow", "activation", JEFFREYS_FIELD(std::string, flow.activation), NameKind::activation,
+               "conditioner activation"),
       {"flow", "bins", JEFFREYS_FIELD(int64_t, flow.bins), IN_RANGE(flow.bins, 2, 512), "spline bins"},
       {"flow", "bound", JEFFREYS_FIELD(double, flow.bound), IN_OPEN_CLOSED(flow.bound, 0, 10000),
        "spline interval [-bound, bound] (identity tails outside)"},
@@ -78,14 +85,14 @@ std::vector<KeySpec> make_keys() {
        "affine log-scale soft clamp `c·tanh(s/c)`"},
       {"flow", "actnorm", JEFFREYS_FIELD(bool, flow.actnorm), none, "ActNorm layer before each layer"},
       {"flow", "lu_linear", JEFFREYS_FIELD(bool, flow.lu_linear), none, "LU-linear layer before each layer"},
-      {"flow", "permutation", JEFFREYS_FIELD(std::string, flow.permutation),
-       NAME(NameKind::permutation, flow.permutation), "between layers", nullptr, NameKind::permutation},
+      name_key("flow", "permutation", JEFFREYS_FIELD(std::string, flow.permutation), NameKind::permutation,
+               "between layers"),
 
       {"energy", "hidden", JEFFREYS_FIELD(int64_t, energy.hidden), IN_RANGE(energy.hidden, 1, 16384), "MLP energy: width"},
       {"energy", "depth", JEFFREYS_FIELD(int64_t, energy.depth), IN_RANGE(energy.depth, 1, 64),
        "MLP energy: hidden layers"},
-      {"energy", "activation", JEFFREYS_FIELD(std::string, energy.activation),
-       NAME(NameKind::activation, energy.activation), "MLP energy: activation", nullptr, NameKind::activation},
+      name_key("energy", "activation", JEFFREYS_FIELD(std::string, energy.activation), NameKind::activation,
+               "MLP energy: activation"),
 
       {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
        "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`)", nullptr, NameKind::method},
@@ -114,8 +121,8 @@ std::vector<KeySpec> make_keys() {
       {"optim", "clip_grad_norm", JEFFREYS_FIELD(double, optim.clip_grad_norm),
        [](const Config& c) { return c.optim.clip_grad_norm >= 0 ? std::string() : "must be >= 0 (0 = off)"; },
        "global gradient norm clip per model (0 = off)"},
-      {"optim", "schedule", JEFFREYS_FIELD(std::string, optim.schedule), NAME(NameKind::schedule, optim.schedule),
-       "cosine decays to `min_lr_factor`, exponential by `gamma` per step", nullptr, NameKind::schedule},
+      name_key("optim", "schedule", JEFFREYS_FIELD(std::string, optim.schedule), NameKind::schedule,
+               "cosine decays to `min_lr_factor`, exponential by `gamma` per step"),
       {"optim", "warmup_steps", JEFFREYS_FIELD(int64_t, optim.warmup_steps), IN_RANGE(optim.warmup_steps, 0, 1000000000),
        "linear warm-up"},
       {"optim", "min_lr_factor", JEFFREYS_FIELD(double, optim.min_lr_factor), IN_RANGE(optim.min_lr_factor, 0, 1),
@@ -158,6 +165,12 @@ std::string toml_number(double v) {
   return s;
 }
 
+std::string toml_string(const std::string& s) {
+  std::ostringstream o;
+  o << std::quoted(s);
+  return o.str();
+}
+
 const std::vector<KeySpec>& config_keys() {
   static const std::vector<KeySpec> keys = make_keys();
   return keys;
@@ -184,9 +197,7 @@ std::string toml_value(const KeySpec& spec, const Config& c) {
         const auto& v = get(m);
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, std::string>) {
-          std::ostringstream o;
-          o << std::quoted(v);
-          return o.str();
+          return toml_string(v);
         } else if constexpr (std::is_same_v<T, bool>) {
           return v ? "true" : "false";
         } else if constexpr (std::is_same_v<T, double>) {

@@ -19,6 +19,16 @@ using KeyField = std::variant<int64_t& (*)(Config&), uint64_t& (*)(Config&), dou
                               std::string& (*)(Config&)>;
 
 struct KeySpec {
+  KeySpec(std::string section, std::string name, KeyField field, std::function<std::string(const Config&)> check,
+          std::string help, bool (*written)(const Config&) = nullptr, std::optional<NameKind> names = std::nullopt)
+      : section(std::move(section)),
+        name(std::move(name)),
+        field(field),
+        check(std::move(check)),
+        help(std::move(help)),
+        written(written),
+        names(names) {}
+
   std::string section;  ///< "" for top-level keys
   std::string name;
   KeyField field;
@@ -50,6 +60,8 @@ const std::vector<SectionSpec>& config_sections();
 
 /// A number as the resolved file writes it: 17 significant digits, always with a decimal point.
 std::string toml_number(double v);
+/// A string as the resolved file writes it: quoted and escaped.
+std::string toml_string(const std::string& s);
 
 /// The value of `spec` in `c` as TOML ("8", "1e-3" written as 0.001, "\"cpu\"", "true").
 std::string toml_value(const KeySpec& spec, const Config& c);

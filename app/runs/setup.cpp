@@ -36,21 +36,22 @@ namespace {
 
 /// The configured device, checked before anything is built on it.
 torch::Device device_of(const Config& c) {
-  std::unique_ptr<torch::Device> d;
-  try {
-    d = std::make_unique<torch::Device>(c.device);
-  } catch (const std::exception&) {
-    throw ConfigError("key 'device': '" + c.device + "' is not a device (cpu or cuda[:N])");
-  }
-  if (d->is_cuda()) {
+  const torch::Device d = [&] {
+    try {
+      return torch::Device(c.device);
+    } catch (const std::exception&) {
+      throw ConfigError("key 'device': '" + c.device + "' is not a device (cpu or cuda[:N])");
+    }
+  }();
+  if (d.is_cuda()) {
     const auto n = torch::cuda::device_count();
     if (n == 0)
       throw ConfigError("key 'device': '" + c.device + "', but this machine (or this LibTorch build) has no CUDA device");
-    if (d->has_index() && d->index() >= static_cast<int>(n))
+    if (d.has_index() && d.index() >= static_cast<int>(n))
       throw ConfigError("key 'device': '" + c.device + "', but this machine has " + std::to_string(n) +
                         " CUDA device(s), numbered from 0");
   }
-  return *d;
+  return d;
 }
 
 }  // namespace

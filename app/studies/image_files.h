@@ -8,7 +8,6 @@
 #include <stdexcept>
 #include <string>
 
-#include "app/report/table.h"
 #include "app/studies/image_study.h"
 
 namespace jeffreys::app::image_files {
@@ -29,7 +28,5 @@ inline nlohmann::json read_json(const std::string& path) {
   if (!in) throw std::runtime_error("cannot read '" + path + "'");
   return nlohmann::json::parse(in);
 }
-
-inline std::string num(double v, int digits = 3) { return fixed(v, digits); }
 
 }  // namespace jeffreys::app::image_files

@@ -238,7 +238,7 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
     fs::remove_all(dir);
     say("autoencoder d=" + std::to_string(d));
     auto s = autoencode_run(c, d, dir, o.progress);
-    say("autoencoder d=" + std::to_string(d) + ": test MSE " + num(s.test_mse, 5) + " (" + num(s.seconds, 0) + " s)");
+    say("autoencoder d=" + std::to_string(d) + ": test MSE " + fixed(s.test_mse, 5) + " (" + fixed(s.seconds, 0) + " s)");
   }
   // 2. Latent models, as parallel processes.
   std::vector<SweepRun> plan;
@@ -326,7 +326,7 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
           }
           write_json(dir + "/image_eval.json", e);
           say("sampled " + run_name(arm.name, d, seed) +
-              (c.has_classifier ? ": FID " + num(e["flow"]["fid"].get<double>(), 2) : std::string()));
+              (c.has_classifier ? ": FID " + fixed(e["flow"]["fid"].get<double>(), 2) : std::string()));
         }
     }
   }

@@ -86,9 +86,9 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
   std::ostringstream csv;
   csv << "method,seed,latent_dim,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_seconds\n";
   for (const auto& r : rows)
-    csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.sampler << "," << num(r.fid, 4) << ","
-        << num(r.precision, 4) << "," << num(r.recall, 4) << "," << num(r.nll, 4) << "," << num(r.nll_proxy, 4) << ","
-        << num(r.seconds, 1) << "\n";
+    csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.sampler << "," << fixed(r.fid, 4) << ","
+        << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << "," << fixed(r.nll_proxy, 4) << ","
+        << fixed(r.seconds, 1) << "\n";
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
 
@@ -98,17 +98,17 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
      << c.evaluation.samples << " decoded samples against as many test images; latent test NLL in nats per code "
      << "(z-scored codes of the test images). Mean ± std over seeds (number of seeds). Lower FID and NLL are better.\n\n";
   if (fs::exists(out + "/classifier/summary.json"))
-    md << "Feature classifier test accuracy: " << num(read_json(out + "/classifier/summary.json").at("test_accuracy").get<double>(), 4)
+    md << "Feature classifier test accuracy: " << fixed(read_json(out + "/classifier/summary.json").at("test_accuracy").get<double>(), 4)
        << "\n\n";
   for (auto d : c.latent.latent_dims) {
     if (fs::exists(ae_dir(out, d) + "/summary.json"))
       md << "## Latent size " << d << " (autoencoder test MSE per pixel "
-         << num(read_json(ae_dir(out, d) + "/summary.json").at("test_mse").get<double>(), 5) << ")\n\n";
+         << fixed(read_json(ae_dir(out, d) + "/summary.json").at("test_mse").get<double>(), 5) << ")\n\n";
     md << "| method | sampler | FID | precision | recall | latent test NLL | proxy NLL | train s |\n|---|---|---|---|---|---|---|---|\n";
     if (refs.count(d))
       for (const char* k : {"train-images", "reconstructions"})
-        md << "| " << k << " (reference) | - | " << num(refs[d][k]["fid"].get<double>(), 2) << " | "
-           << num(refs[d][k]["precision"].get<double>()) << " | " << num(refs[d][k]["recall"].get<double>()) << " | | | |\n";
+        md << "| " << k << " (reference) | - | " << fixed(refs[d][k]["fid"].get<double>(), 2) << " | "
+           << fixed(refs[d][k]["precision"].get<double>()) << " | " << fixed(refs[d][k]["recall"].get<double>()) << " | | | |\n";
     for (const auto& arm : c.latent.arms)
       for (const char* sampler : {"flow", "proxy", "langevin", "diverged"}) {
         std::vector<double> fid, p, r, nll, nllp, sec;

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <iterator>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -26,10 +27,10 @@ class Children {
  public:
   ~Children() { kill_all(); }
 
-  /// Starts `job`. The child dies with this process (PR_SET_PDEATHSIG): a sweep killed with
-  /// SIGKILL, which can clean up nothing, leaves no run training on behind it, so a continued sweep
-  /// never has two processes writing one run folder.
-  pid_t start(const ProcessJob& job) {
+  /// Starts `job` (the `index`-th). The child dies with this process (PR_SET_PDEATHSIG): a sweep
+  /// killed with SIGKILL, which can clean up nothing, leaves no run training on behind it, so a
+  /// continued sweep never has two processes writing one run folder.
+  void start(const ProcessJob& job, size_t index) {
     if (job.args.empty()) throw std::runtime_error("run_processes: a job without a command");
     std::vector<std::string> args = job.args;
     std::vector<char*> argv;
@@ -49,17 +50,30 @@ class Children {
       ::execve(argv[0], argv.data(), environ);
       ::_exit(127);
     }
-    return pid;
+    running_[pid] = {index, Clock::now()};
   }
 
-  /// The next of `pids` to end, with its exit code; waits (polling, so that no other child of the
+  size_t count() const { return running_.size(); }
+
+  struct Ended {
+    size_t index;
+    int exit_code;
+    double seconds;
+  };
+
+  /// Waits for the next of its children to end (polling each by pid, so that no other child of the
   /// calling process is reaped by mistake).
-  std::pair<pid_t, int> wait_any(const std::vector<pid_t>& pids) {
+  Ended wait_next() {
     for (;;) {
-      for (pid_t pid : pids) {
+      for (auto it = running_.begin(); it != running_.end(); ++it) {
         int status = 0;
-        const pid_t r = ::waitpid(pid, &status, WNOHANG);
-        if (r == pid) return {pid, WIFEXITED(status) ? WEXITSTATUS(status) : -1};
+        const pid_t r = ::waitpid(it->first, &status, WNOHANG);
+        if (r == it->first) {
+          const Ended e{it->second.first, WIFEXITED(status) ? WEXITSTATUS(status) : -1,
+                        std::chrono::duration<double>(Clock::now() - it->second.second).count()};
+          running_.erase(it);
+          return e;
+        }
         if (r < 0 && errno != EINTR)
           throw std::runtime_error(std::string("run_processes: waitpid failed: ") + std::strerror(errno));
       }
@@ -67,37 +81,29 @@ class Children {
     }
   }
 
-  void add(pid_t pid) { live_.push_back(pid); }
-  void remove(pid_t pid) { live_.erase(std::remove(live_.begin(), live_.end(), pid), live_.end()); }
-  const std::vector<pid_t>& live() const { return live_; }
-
   /// SIGTERM, a grace period, SIGKILL; then reaps every one.
   void kill_all() {
-    if (live_.empty()) return;
-    for (pid_t pid : live_) ::kill(pid, SIGTERM);
+    for (const auto& [pid, job] : running_) ::kill(pid, SIGTERM);
     const auto deadline = Clock::now() + std::chrono::seconds(5);
-    while (!live_.empty() && Clock::now() < deadline) {
-      for (size_t i = 0; i < live_.size();) {
+    while (!running_.empty() && Clock::now() < deadline) {
+      for (auto it = running_.begin(); it != running_.end();) {
         int status = 0;
-        if (::waitpid(live_[i], &status, WNOHANG) != 0) {
-          live_.erase(live_.begin() + static_cast<std::ptrdiff_t>(i));
-        } else {
-          ++i;
-        }
+        it = ::waitpid(it->first, &status, WNOHANG) != 0 ? running_.erase(it) : std::next(it);
       }
-      if (!live_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      if (!running_.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
-    for (pid_t pid : live_) {
+    for (const auto& [pid, job] : running_) {
       ::kill(pid, SIGKILL);
       int status = 0;
       while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
       }
     }
-    live_.clear();
+    running_.clear();
   }
 
  private:
-  std::vector<pid_t> live_;
+  /// pid -> (the job's index, when it started)
+  std::map<pid_t, std::pair<size_t, Clock::time_point>> running_;
 };
 
 }  // namespace
@@ -105,19 +111,14 @@ class Children {
 void run_processes(const std::vector<ProcessJob>& jobs, int parallel,
                    const std::function<void(size_t, int, double)>& done) {
   Children children;
-  std::map<pid_t, std::pair<size_t, Clock::time_point>> running;
   size_t next = 0;
-  while (next < jobs.size() || !running.empty()) {
-    while (next < jobs.size() && static_cast<int>(running.size()) < std::max(1, parallel)) {
-      const pid_t pid = children.start(jobs[next]);
-      children.add(pid);
-      running[pid] = {next++, Clock::now()};
+  while (next < jobs.size() || children.count() > 0) {
+    while (next < jobs.size() && static_cast<int>(children.count()) < std::max(1, parallel)) {
+      children.start(jobs[next], next);
+      ++next;
     }
-    const auto [pid, code] = children.wait_any(children.live());
-    children.remove(pid);
-    const auto [index, start] = running.at(pid);
-    running.erase(pid);
-    done(index, code, std::chrono::duration<double>(Clock::now() - start).count());
+    const auto e = children.wait_next();
+    done(e.index, e.exit_code, e.seconds);
   }
 }
 

@@ -65,10 +65,10 @@ class Sweep {
   /// Runs every planned run that is not finished, in the plan's order, and tallies how they ended.
   SweepOutcome run(const std::vector<SweepRun>& plan, const SweepRules& rules) const;
 
+ private:
   /// The command of `jeffreys <command>` with these arguments (the executable first).
   std::vector<std::string> command(const std::vector<std::string>& args) const;
 
- private:
   std::string what_, out_;
   SweepOptions options_;
 };

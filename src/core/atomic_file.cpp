@@ -27,20 +27,6 @@ std::string create_temporary(const std::string& path, int& fd) {
   return tmp;
 }
 
-void publish(const std::string& tmp, const std::string& path) {
-  // Make the bytes durable before the rename publishes them.
-  const int fd = ::open(tmp.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    fail(path, "rename from '" + tmp + "' failed", err);
-  }
-}
-
 }  // namespace
 
 void write_file_atomically(const std::string& path, const std::string& contents) {
@@ -61,12 +47,18 @@ void write_file_atomically(const std::string& path, const std::string& contents)
     p += n;
     left -= static_cast<size_t>(n);
   }
+  // The bytes are made durable before the rename publishes them.
+  ::fsync(fd);
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(tmp.c_str());
     fail(path, "close failed", err);
   }
-  publish(tmp, path);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    fail(path, "rename from '" + tmp + "' failed", err);
+  }
 }
 
 bool is_temporary_file(const std::string& name) {

@@ -2,9 +2,6 @@
 
 #include "jeffreys/core/atomic_file.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <filesystem>
 #include <sstream>
 

@@ -32,6 +32,17 @@ fs::path fresh_dir(const std::string& name) {
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
+/// The committed study's base configuration and arms (its base resolved to an absolute path) with
+/// `grids` in place of its own grids.
+std::string committed_arms_with(const std::string& grids) {
+  std::ifstream in(kStudyDir + "/study.toml");
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string study = text.str();
+  study.replace(study.find("base = \"base.toml\""), 18, "base = \"" + kStudyDir + "/base.toml\"");
+  return study.substr(0, study.find("[[grid]]")) + grids;
+}
+
 std::vector<std::string> split(const std::string& line) {
   std::vector<std::string> out;
   std::stringstream s(line);
@@ -96,17 +107,11 @@ TEST(Study, BadStudyFilesNameTheFileLineAndKey) {
 TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
   auto d = fresh_dir("reduced");
   // The committed base configuration and arms, on one data set and one size, with few steps.
-  std::ifstream in(kStudyDir + "/study.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string study = text.str();
-  study.replace(study.find("base = \"base.toml\""), 18, "base = \"" + kStudyDir + "/base.toml\"");
-  study = study.substr(0, study.find("[[grid]]"));
-  study +=
+  const std::string study = committed_arms_with(
       "[[grid]]\narms = [\"mle-flow\", \"jeffreys\", \"fixed-penalty\", \"wgan-gp\"]\ndatasets = [\"two-moons\"]\n"
       "n_train = [200]\nseeds = [0, 1]\n"
       "[[grid]]\narms = [\"jeffreys\", \"wgan-gp\"]\ndatasets = [\"two-moons\"]\nn_train = [500]\nlr = [1e-3, 1e-5]\n"
-      "seeds = [0]\n";
+      "seeds = [0]\n");
   write(d / "study.toml", study);
   const std::vector<std::string> quick = {"train.steps=60",   "train.eval_every=30",   "train.log_every=10",
                                           "train.checkpoint_every=30", "eval.n_test=2000", "eval.log_z_samples=2000",
@@ -179,14 +184,8 @@ bool process_mentions(const std::string& text) {
 
 TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwice) {
   auto d = fresh_dir("killed");
-  std::ifstream in(kStudyDir + "/study.toml");
-  std::stringstream text;
-  text << in.rdbuf();
-  std::string study = text.str();
-  study.replace(study.find("base = \"base.toml\""), 18, "base = \"" + kStudyDir + "/base.toml\"");
-  study = study.substr(0, study.find("[[grid]]"));
-  study += "[[grid]]\narms = [\"mle-flow\", \"jeffreys\"]\ndatasets = [\"two-moons\"]\nn_train = [200]\nseeds = [0, 1]\n";
-  write(d / "study.toml", study);
+  write(d / "study.toml", committed_arms_with("[[grid]]\narms = [\"mle-flow\", \"jeffreys\"]\ndatasets = "
+                                              "[\"two-moons\"]\nn_train = [200]\nseeds = [0, 1]\n"));
   const std::vector<std::string> quick = {"train.steps=400",         "train.eval_every=200", "train.log_every=50",
                                           "train.checkpoint_every=50", "eval.n_test=500",     "eval.log_z_samples=1000",
                                           "eval.grid=30",            "eval.mmd_samples=100"};

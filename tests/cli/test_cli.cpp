@@ -11,7 +11,7 @@
 #include <sstream>
 #include <thread>
 
-#include "commands.h"
+#include "support/run_cli.h"
 #include "app/config/schema.h"
 #include "app/runs/run.h"
 #include "jeffreys/core/atomic_file.h"
@@ -19,16 +19,7 @@
 namespace {
 namespace fs = std::filesystem;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = jeffreys::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+const auto cli = jtest::run_cli;
 
 fs::path fresh_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / ("jeffreys_cli_" + name + "_" + std::to_string(::getpid()));

@@ -16,23 +16,14 @@
 #include "app/studies/study.h"
 #include "app/sweeps/path_name.h"
 #include "app/sweeps/sweep.h"
-#include "commands.h"
+#include "support/run_cli.h"
 #include "jeffreys/core/atomic_file.h"
 
 namespace {
 namespace fs = std::filesystem;
 namespace ja = jeffreys::app;
 
-struct Result {
-  int code;
-  std::string out, err;
-};
-
-Result cli(std::vector<std::string> args) {
-  std::ostringstream out, err;
-  const int code = jeffreys::cli::run(args, out, err);
-  return {code, out.str(), err.str()};
-}
+const auto cli = jtest::run_cli;
 
 fs::path fresh_dir(const std::string& name) {
   auto d = fs::temp_directory_path() / ("jeffreys_hostile_" + name + "_" + std::to_string(::getpid()));

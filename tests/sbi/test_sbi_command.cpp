@@ -10,16 +10,15 @@
 #include <iterator>
 #include <sstream>
 
-#include "commands.h"
+#include "support/run_cli.h"
 
 namespace {
 namespace fs = std::filesystem;
 
 int cli(const std::vector<std::string>& args, std::string* err = nullptr) {
-  std::ostringstream o, e;
-  const int code = jeffreys::cli::run(args, o, e);
-  if (err) *err = e.str();
-  return code;
+  const auto r = jtest::run_cli(args);
+  if (err) *err = r.err;
+  return r.code;
 }
 
 TEST(SbiCommand, TinyJointRunWritesEveryFile) {
