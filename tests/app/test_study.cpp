@@ -186,7 +186,8 @@ TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwic
   auto d = fresh_dir("killed");
   write(d / "study.toml", committed_arms_with("[[grid]]\narms = [\"mle-flow\", \"jeffreys\"]\ndatasets = "
                                               "[\"two-moons\"]\nn_train = [200]\nseeds = [0, 1]\n"));
-  const std::vector<std::string> quick = {"train.steps=400",         "train.eval_every=200", "train.log_every=50",
+  // Runs of a few seconds each, so that the killed study's runs would still be training when looked for.
+  const std::vector<std::string> quick = {"train.steps=1000",        "train.eval_every=500", "train.log_every=100",
                                           "train.checkpoint_every=50", "eval.n_test=500",     "eval.log_z_samples=1000",
                                           "eval.grid=30",            "eval.mmd_samples=100"};
   const auto out = (d / "out").string();
@@ -216,11 +217,12 @@ TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwic
   ::kill(pid, SIGKILL);
   int status = 0;
   ::waitpid(pid, &status, 0);
-  // Its runs die with it: nothing trains on into the folder the continued study will use.
+  // Its runs die with it (within the moment the kernel takes to deliver the signal): nothing trains
+  // on into the folder the continued study will use.
   bool orphans = true;
-  for (int i = 0; i < 100 && orphans; ++i) {
+  for (int i = 0; i < 20 && orphans; ++i) {
     orphans = process_mentions(out + "/runs/");
-    if (orphans) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (orphans) std::this_thread::sleep_for(std::chrono::milliseconds(25));
   }
   EXPECT_FALSE(orphans) << "runs of the killed study are still training";
 
@@ -245,8 +247,8 @@ TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwic
       last = step;
       ++rows;
     }
-    EXPECT_EQ(last, 400) << run.name;
-    EXPECT_EQ(rows, 8) << run.name;
+    EXPECT_EQ(last, 1000) << run.name;
+    EXPECT_EQ(rows, 10) << run.name;
   }
   fs::remove_all(d);
 }
