@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps build test bench demo clean
+.PHONY: all deps build test test-sanitize fuzz bench demo clean
 
 all: build
 
@@ -18,6 +18,20 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+
+# The whole test suite built with AddressSanitizer + UndefinedBehaviorSanitizer, in its own folder.
+SANITIZE_BUILD ?= build-sanitize
+SANITIZE_ASAN_OPTIONS ?= detect_leaks=1:check_initialization_order=1
+test-sanitize: deps
+	@test -f $(SANITIZE_BUILD)/CMakeCache.txt || cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DJEFFREYS_SANITIZE=ON -DJEFFREYS_BUILD_BENCH=OFF
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=print_stacktrace=1 \
+	  ctest --output-on-failure -j $(JOBS) --timeout 1500
+
+# libFuzzer (clang-14, ASan + UBSan) on every reader of untrusted input, FUZZ_SECONDS each (default 60).
+fuzz:
+	@scripts/fuzz.sh
 
 bench:
 	@scripts/install-deps.sh --bench

@@ -1,9 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages this project needs, only those missing (Debian 12).
-# Usage: scripts/install-deps.sh [--bench]   (--bench adds python3-torch for the PyTorch comparison)
+# Usage: scripts/install-deps.sh [--bench | --fuzz]
+#   --bench adds python3-torch for the PyTorch comparison; --fuzz adds clang-14 and its libFuzzer runtime.
 set -eu
 PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev zlib1g-dev dataset-fashion-mnist"
 if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch"; fi
+if [ "${1:-}" = "--fuzz" ]; then PKGS="$PKGS clang-14 libclang-rt-14-dev"; fi
 MISSING=""
 for p in $PKGS; do
   if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then

@@ -191,15 +191,37 @@ struct DecodedPng {
   std::vector<uint8_t> pixels;  ///< H x W x C, interleaved
 };
 
+/// A big-endian 32-bit field of a PNG's IHDR chunk (width at byte 16, height at 20); -1 when the
+/// bytes do not start like a PNG.
+int64_t png_header_field(const std::vector<uint8_t>& b, size_t at) {
+  static const uint8_t signature[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+  if (b.size() < 24 || !std::equal(std::begin(signature), std::end(signature), b.begin()) ||
+      std::memcmp(b.data() + 12, "IHDR", 4) != 0)
+    return -1;
+  return (int64_t{b[at]} << 24) | (int64_t{b[at + 1]} << 16) | (int64_t{b[at + 2]} << 8) | int64_t{b[at + 3]};
+}
+
 /// One PNG: grey (with or without alpha) stays one channel, colour becomes RGB; alpha is not image content here.
 DecodedPng decode_png(const std::string& path) {
   const auto bytes = read_bytes(path);
   if (bytes.size() > static_cast<size_t>(std::numeric_limits<int>::max())) fail(path, "file too large for a PNG");
   const int len = static_cast<int>(bytes.size());
+  // The header's size is checked before stb_image sees the file: a few bytes can declare gigapixels,
+  // and stb's own refusal of them reads "unknown image type".
+  const int64_t declared_w = png_header_field(bytes, 16), declared_h = png_header_field(bytes, 20);
+  if (declared_w > kMaxPngSide || declared_h > kMaxPngSide)
+    fail(path, "its header declares " + std::to_string(declared_w) + "x" + std::to_string(declared_h) +
+                   " pixels: larger than the " + std::to_string(kMaxPngSide) + "x" + std::to_string(kMaxPngSide) +
+                   " pixels this reader decodes");
   int w = 0, h = 0, comp = 0;
-  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp))
-    fail(path, std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")");
-  // The header's size is checked before anything is decoded: a few bytes can declare gigapixels.
+  if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp)) {
+    std::string why = std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")";
+    if (declared_w > 0 && declared_h > 0)
+      why += "; its header declares " + std::to_string(declared_w) + "x" + std::to_string(declared_h) +
+             " pixels (stb_image decodes at most 2^24 bytes of pixels)";
+    fail(path, why);
+  }
+  // Other formats stb_image recognises under a .png name are bounded here, still before decoding.
   if (w > kMaxPngSide || h > kMaxPngSide)
     fail(path, describe_size(w, h, comp <= 2 ? 1 : 3) + ": larger than the " + std::to_string(kMaxPngSide) + "x" +
                    std::to_string(kMaxPngSide) + " pixels this reader decodes");

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -13,6 +14,7 @@
 #include "app/studies/image_study.h"
 #include "jeffreys/plot/image.h"
 #include "jeffreys/plot/png.h"
+#include "support/kill_sweep.h"
 
 namespace fs = std::filesystem;
 namespace je = jeffreys::app;
@@ -174,3 +176,50 @@ TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {
   }
   EXPECT_EQ(rows, 3);
 }
+
+#ifdef JEFFREYS_EXE
+TEST(ImageStudy, AStudyKilledDuringItsLatentRunsContinuesWithNoRunLostOrRunTwice) {
+  if (!fs::exists(kFashion + "/train-images-idx3-ubyte.gz"))
+    GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make test installs it)";
+  auto d = fresh_dir("killed");
+  // Latent runs long enough to be caught between their checkpoint and their end.
+  std::string base = base_config();
+  base.replace(base.find("steps = 150"), 11, "steps = 600");
+  base.replace(base.find("eval_every = 150"), 16, "eval_every = 600");
+  base.replace(base.find("checkpoint_every = 150"), 22, "checkpoint_every = 50");
+  write(d / "base.toml", base);
+  const auto file = write(d / "study.toml", tiny_study(kFashion));
+  const auto out = (d / "out").string();
+  ASSERT_TRUE(jtest::run_and_kill_when({JEFFREYS_EXE, "image-study", "--config", file, "--out", out, "--jobs", "2"},
+                                       [&] { return jtest::any_run_has(out + "/runs", "checkpoint.pt"); }))
+      << "no latent run reached a checkpoint";
+  EXPECT_FALSE(jtest::orphans_remain(out + "/runs/")) << "runs of the killed study are still training";
+  const auto ae_time = fs::last_write_time(out + "/autoencoder_d4/model.pt");
+  const auto classifier_time = fs::last_write_time(out + "/classifier/model.pt");
+
+  je::ImageStudyOptions o;
+  o.executable = JEFFREYS_EXE;
+  ASSERT_EQ(je::run_image_study(je::load_image_study(file), out, o), 0);
+  // The autoencoder and the classifier had finished: kept, not trained again.
+  EXPECT_EQ(fs::last_write_time(out + "/autoencoder_d4/model.pt"), ae_time);
+  EXPECT_EQ(fs::last_write_time(out + "/classifier/model.pt"), classifier_time);
+  // Every latent run complete, with each logged step once and in order, and the report whole.
+  for (const char* run : {"mle__d4__s0", "joint__d4__s0"}) {
+    std::ifstream m(out + "/runs/" + run + "/metrics.csv");
+    std::string line;
+    std::getline(m, line);
+    double last = 0;
+    while (std::getline(m, line)) {
+      const double step = std::stod(line.substr(0, line.find(',')));
+      EXPECT_GT(step, last) << run << ": " << line;
+      last = step;
+    }
+    EXPECT_EQ(last, 600) << run;
+  }
+  std::ifstream in(out + "/results.csv");
+  int rows = -1;
+  for (std::string line; std::getline(in, line);) ++rows;
+  EXPECT_EQ(rows, 4);
+  fs::remove_all(d);
+}
+#endif

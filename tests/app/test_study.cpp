@@ -16,6 +16,7 @@
 
 #include "app/config/config.h"
 #include "app/studies/study.h"
+#include "support/kill_sweep.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -170,18 +171,6 @@ TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
 }
 
 #ifdef JEFFREYS_EXE
-/// Whether any process has `text` in its command line.
-bool process_mentions(const std::string& text) {
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const auto name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos || name == std::to_string(::getpid())) continue;
-    std::ifstream in(e.path() / "cmdline", std::ios::binary);
-    std::string cmd((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (cmd.find(text) != std::string::npos) return true;
-  }
-  return false;
-}
-
 TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwice) {
   auto d = fresh_dir("killed");
   write(d / "study.toml", committed_arms_with("[[grid]]\narms = [\"mle-flow\", \"jeffreys\"]\ndatasets = "
@@ -193,38 +182,11 @@ TEST(Study, AStudyKilledMidRunLeavesNoRunBehindAndContinuesWithNoneLostOrRunTwic
   const auto out = (d / "out").string();
   std::vector<std::string> args = {JEFFREYS_EXE, "study", "--config", (d / "study.toml").string(), "--out", out};
   for (const auto& q : quick) args.insert(args.end(), {"--set", q});
-  const pid_t pid = fork();
-  if (pid == 0) {
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    freopen("/dev/null", "w", stdout);
-    freopen("/dev/null", "w", stderr);
-    execv(argv[0], argv.data());
-    _exit(127);
-  }
   // Killed once the first runs have checkpoints, while they train on.
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  auto any_checkpoint = [&] {
-    if (!fs::exists(out + "/runs")) return false;
-    for (const auto& r : fs::directory_iterator(out + "/runs"))
-      if (fs::exists(r.path() / "checkpoint.pt")) return true;
-    return false;
-  };
-  while (!any_checkpoint() && std::chrono::steady_clock::now() < deadline)
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  ASSERT_TRUE(any_checkpoint()) << "no run reached a checkpoint";
-  ::kill(pid, SIGKILL);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  // Its runs die with it (within the moment the kernel takes to deliver the signal): nothing trains
-  // on into the folder the continued study will use.
-  bool orphans = true;
-  for (int i = 0; i < 20 && orphans; ++i) {
-    orphans = process_mentions(out + "/runs/");
-    if (orphans) std::this_thread::sleep_for(std::chrono::milliseconds(25));
-  }
-  EXPECT_FALSE(orphans) << "runs of the killed study are still training";
+  ASSERT_TRUE(jtest::run_and_kill_when(args, [&] { return jtest::any_run_has(out + "/runs", "checkpoint.pt"); }))
+      << "no run reached a checkpoint";
+  // Its runs die with it: nothing trains on into the folder the continued study will use.
+  EXPECT_FALSE(jtest::orphans_remain(out + "/runs/")) << "runs of the killed study are still training";
 
   auto s = ex::load_study((d / "study.toml").string(), quick);
   ex::StudyOptions o;

@@ -3,10 +3,15 @@
 // that is not there, a resumed run given another configuration, junk in a run folder. Each ends in
 // one clear error naming what is wrong, and leaves nothing behind.
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/mount.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
+#include <functional>
+#include <iterator>
 #include <fstream>
 #include <sstream>
 
@@ -17,6 +22,8 @@
 #include "app/sweeps/path_name.h"
 #include "app/sweeps/sweep.h"
 #include "support/run_cli.h"
+#include "support/run_exe.h"
+#include "support/kill_sweep.h"
 #include "jeffreys/core/atomic_file.h"
 
 namespace {
@@ -218,5 +225,87 @@ TEST(Hostile, AFullDiskEndsTheRunWithTheFileAndTheCauseNamed) {
   ::umount(d.c_str());
   fs::remove_all(d);
 }
+
+#ifdef JEFFREYS_EXE
+/// In the child: files may grow to `bytes` at most; a longer write fails with EFBIG (the signal that
+/// would otherwise end the process is ignored), as a full disk fails it with ENOSPC.
+std::function<void()> file_size_limit(rlim_t bytes) {
+  return [bytes] {
+    ::signal(SIGXFSZ, SIG_IGN);
+    const rlimit r{bytes, bytes};
+    ::setrlimit(RLIMIT_FSIZE, &r);
+  };
+}
+
+std::vector<std::string> small_run(const std::string& out, std::vector<std::string> more) {
+  std::vector<std::string> args = {JEFFREYS_EXE, "train", "--out", out, "--set", "flow.hidden=8", "--set",
+                                   "energy.hidden=8", "--set", "flow.layers=2", "--set", "train.batch_size=16", "--set",
+                                   "train.flow_samples=16", "--set", "eval.log_z_samples=200", "--set", "eval.n_test=100",
+                                   "--set", "eval.grid=16", "--set", "eval.mmd_samples=20"};
+  for (auto& m : more) args.push_back(m);
+  return args;
+}
+
+TEST(Hostile, AFailedWriteOfMetricsEndsTheRunNamingTheFileAndTheRunResumes) {
+  // Injected without privileges: a file-size limit makes metrics.csv's rewrite fail part-way while
+  // the small checkpoints still fit. The run ends naming the file and the cause; what was written
+  // stays whole; the same run resumed without the limit finishes.
+  const auto d = fresh_dir("fsize");
+  fs::create_directories(d);
+  const auto out = (d / "run").string();
+  const auto args = small_run(out, {"--set", "train.steps=3000", "--set", "train.log_every=1", "--set",
+                                    "train.checkpoint_every=100", "--set", "train.eval_every=3000"});
+  auto r = jtest::run_exe(args, file_size_limit(48 * 1024));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find(out + "/metrics.csv"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(fs::exists(out + "/checkpoint.pt"));
+  for (const auto& e : fs::directory_iterator(out))
+    EXPECT_FALSE(jeffreys::is_temporary_file(e.path().filename().string())) << e.path();
+  auto resumed = jtest::run_exe({JEFFREYS_EXE, "train", "--resume", "--out", out});
+  EXPECT_EQ(resumed.code, 0) << resumed.err;
+  EXPECT_TRUE(fs::exists(out + "/summary.json"));
+  fs::remove_all(d);
+}
+
+TEST(Hostile, AFailedCheckpointWriteLeavesThePreviousCheckpointAsItWas) {
+  const auto d = fresh_dir("fsize_ckpt");
+  fs::create_directories(d);
+  const auto out = (d / "run").string();
+  // A run killed after its first checkpoint; resumed where checkpoints no longer fit.
+  ASSERT_TRUE(jtest::run_and_kill_when(
+      small_run(out, {"--set", "train.steps=100000", "--set", "train.checkpoint_every=50"}),
+      [&] { return fs::exists(out + "/checkpoint.pt"); }));
+  std::ifstream before_in(out + "/checkpoint.pt", std::ios::binary);
+  const std::string before((std::istreambuf_iterator<char>(before_in)), std::istreambuf_iterator<char>());
+  auto r = jtest::run_exe({JEFFREYS_EXE, "train", "--resume", "--out", out}, file_size_limit(before.size() / 2));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find(out + "/checkpoint.pt"), std::string::npos) << r.err;
+  std::ifstream after_in(out + "/checkpoint.pt", std::ios::binary);
+  const std::string after((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(after, before);
+  fs::remove_all(d);
+}
+
+#if !defined(__SANITIZE_ADDRESS__)
+TEST(Hostile, AnAllocationFailureIsOneLineAndLeavesNoFolder) {
+  // Sizes within their bounds that this process cannot hold (address space limited to 3 GB): LibTorch's
+  // allocator fails before the run folder is made. (AddressSanitizer reserves more than that itself.)
+  const auto d = fresh_dir("alloc");
+  const auto out = (d / "run").string();
+  auto r = jtest::run_exe({JEFFREYS_EXE, "train", "--out", out, "--set", "train.steps=5", "--set",
+                           "train.batch_size=1000000", "--set", "train.flow_samples=1000000", "--set", "flow.hidden=4096"},
+                          [] {
+                            const rlimit r{3ull << 30, 3ull << 30};
+                            ::setrlimit(RLIMIT_AS, &r);
+                          });
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find("memory"), std::string::npos) << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_FALSE(fs::exists(d));
+}
+#endif
+#endif
 
 }  // namespace

@@ -6,10 +6,14 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <set>
 #include <fstream>
 #include <iterator>
 #include <sstream>
 
+#include "app/studies/sbi_benchmark.h"
+#include "support/kill_sweep.h"
 #include "support/run_cli.h"
 
 namespace {
@@ -146,5 +150,55 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   EXPECT_EQ(lines, 1 + 8);
   fs::remove_all(out);
 }
+
+#ifdef JEFFREYS_EXE
+TEST(SbiBenchmark, ABenchmarkKilledMidRunContinuesWithNoRunLostOrRunTwice) {
+  SKIP_WITHOUT_SBIBM();
+  namespace ex = jeffreys::app;
+  const auto d = fs::temp_directory_path() / ("jeffreys_sbik_" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  const auto file = (d / "benchmark.toml").string();
+  std::ofstream(file) << "observations_root = \"" << sbibm_files::root() << "\"\n"
+                      << "tasks = [\"two_moons\"]\nbudgets = [300]\nmethods = [\"npe\", \"jeffreys\"]\n"
+                         "seeds = [0, 1]\nobservations = [1]\n"
+                         "args = [\"--max-epochs\", \"20\", \"--posterior-samples\", \"300\", \"--c2st-folds\", \"2\"]\n";
+  const auto out = (d / "out").string();
+  const auto runs = out + "/runs";
+  // Killed once a run has finished while the others are still training.
+  ASSERT_TRUE(jtest::run_and_kill_when({JEFFREYS_EXE, "sbi-benchmark", "--config", file, "--out", out, "--jobs", "2"},
+                                       [&] { return jtest::any_run_has(runs, "c2st.csv"); }))
+      << "no run finished";
+  EXPECT_FALSE(jtest::orphans_remain(runs + "/")) << "runs of the killed benchmark are still training";
+  std::map<std::string, fs::file_time_type> finished_before;
+  for (const auto& r : fs::directory_iterator(runs))
+    if (fs::exists(r.path() / "c2st.csv")) finished_before[r.path().filename()] = fs::last_write_time(r.path() / "c2st.csv");
+  ASSERT_FALSE(finished_before.empty());
+
+  ex::SbiBenchmarkOptions o;
+  o.jobs = 2;
+  o.executable = JEFFREYS_EXE;
+  ASSERT_EQ(ex::run_sbi_benchmark(ex::load_sbi_benchmark(file), out, o), 0);
+  // Runs that had finished were not run again; every run is complete, with one row per sampler.
+  for (const auto& [name, t] : finished_before) EXPECT_EQ(fs::last_write_time(runs + "/" + name + "/c2st.csv"), t) << name;
+  std::set<std::string> names;
+  for (const auto& r : fs::directory_iterator(runs)) {
+    names.insert(r.path().filename());
+    std::ifstream in(r.path() / "c2st.csv");
+    int rows = -1;
+    for (std::string line; std::getline(in, line);) ++rows;
+    EXPECT_EQ(rows, r.path().filename().string().find("npe") != std::string::npos ? 1 : 2) << r.path();
+    for (const auto& f : fs::directory_iterator(r.path()))
+      EXPECT_EQ(f.path().filename().string().find(".tmp."), std::string::npos) << f.path();
+  }
+  EXPECT_EQ(names, (std::set<std::string>{"two_moons__300__jeffreys__s0", "two_moons__300__jeffreys__s1",
+                                          "two_moons__300__npe__s0", "two_moons__300__npe__s1"}));
+  std::ifstream csv(out + "/results.csv");
+  int lines = 0;
+  for (std::string line; std::getline(csv, line);) ++lines;
+  EXPECT_EQ(lines, 1 + 2 * 1 + 2 * 2);  // header; npe: flow per seed; jeffreys: flow and proxy per seed
+  fs::remove_all(d);
+}
+#endif
 
 }  // namespace
