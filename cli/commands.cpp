@@ -1,6 +1,7 @@
 #include "commands.h"
 
 #include <filesystem>
+#include <new>
 #include <sstream>
 
 #include <c10/util/Exception.h>
@@ -9,6 +10,12 @@
 #include "jeffreys/train/errors.h"
 
 namespace jeffreys::cli {
+
+namespace {
+/// What to do about an allocation that failed (sizes within their bounds can still exceed a machine).
+constexpr const char* kLowerSizes =
+    " (lower train.batch_size, train.flow_samples, flow.hidden, energy.hidden or the eval sizes)";
+}  // namespace
 
 std::string this_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
 
@@ -49,7 +56,12 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
     return 3;
   } catch (const c10::Error& e) {
     // LibTorch's checks carry a C++ backtrace: the user gets the message alone.
-    err << "error: " << e.what_without_backtrace() << "\n";
+    const std::string what = e.what_without_backtrace();
+    const bool memory = what.find("allocate") != std::string::npos || what.find("out of memory") != std::string::npos;
+    err << "error: " << (memory ? "out of memory: " + what + kLowerSizes : what) << "\n";
+    return 1;
+  } catch (const std::bad_alloc&) {
+    err << "error: out of memory" << kLowerSizes << "\n";
     return 1;
   } catch (const std::exception& e) {
     err << "error: " << e.what() << "\n";

@@ -42,6 +42,11 @@ bool higher_is_better(const std::string& k) { return k == "ess"; }
 
 bool run_status::finished(const std::string& status) { return status == completed || status == diverged; }
 
+bool run_status::finished_run(const std::string& dir) {
+  const auto rec = RunFolder(dir).read_summary();
+  return rec && finished(rec->status);
+}
+
 double RunRecord::final_value(const std::string& metric) const { return get(final_metrics, metric); }
 double RunRecord::best_value(const std::string& metric) const { return get(best, metric); }
 double RunRecord::best_step_of(const std::string& metric) const { return get(best_step, metric); }

@@ -22,6 +22,9 @@ inline constexpr const char* stopped = "stopped";  ///< RunOptions::stop_after
 inline constexpr const char* diverged = "diverged";
 /// Completed or diverged: nothing more will come of running it again.
 bool finished(const std::string& status);
+/// Whether the run folder `dir` holds a finished run (its summary.json says so; a run writes that
+/// file as it goes, so its presence alone means nothing).
+bool finished_run(const std::string& dir);
 }  // namespace run_status
 
 /// What a run's summary.json says: status, progress, and the final and best value of every metric.

@@ -13,6 +13,7 @@
 #include "app/config/toml_file.h"
 #include "app/report/table.h"
 #include "app/runs/run.h"
+#include "app/runs/run_folder.h"
 #include "app/studies/image_files.h"
 #include "app/studies/image_study.h"
 #include "app/sweeps/commands.h"
@@ -267,9 +268,8 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
     classifier_run(c, labelled, out + "/classifier", o.progress);
   }
   SweepRules rules;
-  // A latent run writes summary.json as it goes: one without it starts again.
-  rules.finished = [](const std::string& dir) { return fs::exists(dir + "/summary.json"); };
-  rules.restart_interrupted = true;
+  // An interrupted latent run continues from its checkpoint (train_command resumes).
+  rules.finished = run_status::finished_run;
   rules.judge = [](const std::string&, int code) -> RunEnd {
     return code == 0 ? RunEnd{RunEnd::completed, "done"} : RunEnd{RunEnd::failed, ""};
   };

@@ -185,10 +185,7 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
                     [config_file, &r] { write_file_atomically(config_file, r.config.to_toml()); }});
   }
   SweepRules rules;
-  rules.finished = [](const std::string& dir) {
-    auto rec = RunFolder(dir).read_summary();
-    return rec && run_status::finished(rec->status);
-  };
+  rules.finished = run_status::finished_run;
   rules.judge = [](const std::string& dir, int) -> RunEnd {
     auto rec = RunFolder(dir).read_summary();
     if (rec && rec->status == run_status::completed)
