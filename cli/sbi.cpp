@@ -20,7 +20,8 @@ class Sbi : public Command {
                   "(forward weight), -K<k> (flow samples per context), -E<n> (learned context embedding), -warm");
     c->add_option("--out", out_dir_, "run folder to create")->required();
     c->add_option("--observations", so_.observations,
-                  "folder with obs_<k>/ like ../shared/sbibm/<task>/ (default: ../shared/sbibm/<task>)");
+                  "folder with obs_<k>/ like data/sbibm/<task>/ (default: the repository's data/sbibm/<task>, or "
+                  "$JEFFREYS_SBIBM_DIR/<task>)");
     c->add_option("--observation", observations_, "observation numbers to score (default: all found)");
     c->add_option("--seed", so_.seed, "simulations, initialisation, batches, samples");
     c->add_option("--max-epochs", so_.posterior.max_epochs, "epoch limit (default 5000; early stopping usually ends sooner)")
@@ -36,7 +37,7 @@ class Sbi : public Command {
   }
   int run(std::ostream& out, std::ostream& err) override {
     so_.observation_numbers = observations_;
-    if (so_.observations.empty()) so_.observations = "../shared/sbibm/" + so_.task;
+    if (so_.observations.empty()) so_.observations = app::sbibm_root() + "/" + so_.task;
     so_.posterior.seed = so_.seed;
     auto r = app::sbi_run(so_, out_dir_, &err);
     out << "run folder: " << out_dir_ << " (" << so_.task << ", " << so_.budget << " simulations, "

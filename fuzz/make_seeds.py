@@ -35,6 +35,7 @@ put("csv", "nan_inf.csv", b"1,nan\n2,inf\n")
 put("csv", "too_large.csv", b"1,1e30\n")
 put("csv", "header_only.csv", b"a,b\n")
 put("csv", "binary.csv", b"1,2\n\x00\xff\xfe\n")
+put("csv", "gzip.csv.gz", gzip.compress(b"x,y\n0.5,-1\n2e-3,4\n", mtime=0))
 
 # Run configurations: the committed ones, with --set lines in a second part.
 for name in sorted(os.listdir(os.path.join(ROOT, "configs"))):
@@ -82,10 +83,9 @@ put("png", "huge_header.png", png(30000, 30000, 2, 8, rows=b"\x00" * 16))
 put("png", "truncated.png", png(4, 4, 2, 8)[:40])
 
 # sbibm observation folders: two_moons' first observation (20 reference samples), and broken ones.
-obs = "../shared/sbibm/two_moons/obs_1/"
-if os.path.isdir(os.path.join(ROOT, obs)):
-    samples = b"".join(read(obs + "reference_posterior_samples.csv").splitlines(keepends=True)[:21])
-    put("observation", "two_moons_obs1", read(obs + "observation.csv") + SEP + read(obs + "true_parameters.csv") + SEP + samples)
+obs = "data/sbibm/two_moons/obs_1/"
+samples = b"".join(gzip.decompress(read(obs + "reference_posterior_samples.csv.gz")).splitlines(keepends=True)[:21])
+put("observation", "two_moons_obs1", read(obs + "observation.csv") + SEP + read(obs + "true_parameters.csv") + SEP + samples)
 put("observation", "no_header", b"0.1,0.2\n" + SEP + b"0.3,0.4\n" + SEP + b"0.3,0.4\n0.5,0.6\n")
 put("observation", "widths_disagree", b"0.1,0.2\n" + SEP + b"0.3,0.4,0.5\n" + SEP + b"0.3,0.4\n")
 put("observation", "two_rows", b"0.1,0.2\n0.3,0.4\n" + SEP + b"0.3,0.4\n" + SEP + b"0.3,0.4\n")

@@ -31,7 +31,7 @@ printf 'seed = 0\n[data]\nsource = "fashion-mnist"\npath = "/usr/share/datasets/
 $EXE image-study --config "$OUT/img/study.toml" --out "$OUT/image" --jobs 2 > "$OUT/image.out" 2> "$OUT/image.err"
 echo "image exit $?"
 # 3. a tiny SBI benchmark
-printf 'observations_root = "%s"\ntasks = ["two_moons"]\nbudgets = [200]\nmethods = ["npe", "jeffreys-F10"]\nseeds = [0]\nobservations = [1]\nargs = ["--max-epochs", "3", "--posterior-samples", "1000"]\n' "$(cd "$SRC/../shared/sbibm" && pwd)" > "$OUT/bench.toml"
+printf 'observations_root = "%s"\ntasks = ["two_moons"]\nbudgets = [200]\nmethods = ["npe", "jeffreys-F10"]\nseeds = [0]\nobservations = [1]\nargs = ["--max-epochs", "3", "--posterior-samples", "1000"]\n' "$(cd "$SRC/data/sbibm" && pwd)" > "$OUT/bench.toml"
 $EXE sbi-benchmark --config "$OUT/bench.toml" --out "$OUT/sbi" --jobs 2 > "$OUT/sbi.out" 2> "$OUT/sbi.err"
 echo "sbi exit $?"
 # 4. single runs: csv data with test_csv absent, maf, cosine; eval and sample

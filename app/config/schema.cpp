@@ -1,5 +1,6 @@
 #include "app/config/schema.h"
 
+#include <charconv>
 #include <iomanip>
 #include <sstream>
 
@@ -61,9 +62,12 @@ std::vector<KeySpec> make_keys() {
        "size of the fixed training set drawn from a built-in data set"},
       {"data", "validation_fraction", JEFFREYS_FIELD(double, data.validation_fraction),
        [](const Config& c) {
-         return c.data.validation_fraction > 0 && c.data.validation_fraction < 1 ? std::string() : "must be in (0, 1)";
+         // With a separate test set nothing is held out, so 0 is a natural value there.
+         const double f = c.data.validation_fraction;
+         if (!c.data.test_csv.empty()) return f >= 0 && f < 1 ? std::string() : "must be in [0, 1)";
+         return f > 0 && f < 1 ? std::string() : "must be in (0, 1)";
        },
-       "CSV only: held out for evaluation"},
+       "CSV only: held out for evaluation (unused with data.test_csv)"},
       {"data", "test_csv", JEFFREYS_FIELD(std::string, data.test_csv),
        [](const Config& c) {
          return c.data.test_csv.empty() || c.data.name == "csv" ? std::string() : "needs data.name = \"csv\"";
@@ -157,9 +161,12 @@ std::vector<KeySpec> make_keys() {
 }  // namespace
 
 std::string toml_number(double v) {
-  std::ostringstream o;
-  o << std::setprecision(17) << v;
-  std::string s = o.str();
+  // The shortest text that reads back as exactly v (0.1, not 0.10000000000000001), in fixed
+  // notation unless that is long (1e-300).
+  char fixed[512], general[64];
+  const auto fixed_end = std::to_chars(fixed, fixed + sizeof fixed, v, std::chars_format::fixed).ptr;
+  const auto general_end = std::to_chars(general, general + sizeof general, v).ptr;
+  std::string s = fixed_end - fixed <= 18 ? std::string(fixed, fixed_end) : std::string(general, general_end);
   if (s.find_first_of(".eE") == std::string::npos && s.find("inf") == std::string::npos && s.find("nan") == std::string::npos)
     s += ".0";
   return s;

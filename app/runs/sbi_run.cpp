@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,13 @@
 namespace fs = std::filesystem;
 
 namespace jeffreys::app {
+
+std::string sbibm_root() {
+  if (const char* env = std::getenv("JEFFREYS_SBIBM_DIR"); env != nullptr && *env != '\0') return env;
+  std::error_code ec;
+  if (std::filesystem::is_directory(JEFFREYS_SBIBM_SOURCE_DIR, ec)) return JEFFREYS_SBIBM_SOURCE_DIR;
+  return JEFFREYS_SBIBM_INSTALL_DIR;
+}
 namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {

@@ -12,9 +12,14 @@
 
 namespace jeffreys::app {
 
+/// Where sbibm's observations and reference posteriors are (folders <task>/obs_<k>/):
+/// $JEFFREYS_SBIBM_DIR when set, else the repository's data/sbibm, else the installed copy
+/// (share/jeffreys/sbibm).
+std::string sbibm_root();
+
 struct SbiOptions {
   std::string task;
-  /// Folder laid out like ../shared/sbibm/<task>/ (obs_1/, obs_2/, ...).
+  /// Folder laid out like data/sbibm/<task>/ (obs_1/, obs_2/, ...).
   std::string observations;
   /// Observation numbers to score; empty = every obs_<k> folder found.
   std::vector<int> observation_numbers;

@@ -96,7 +96,7 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   const auto* o = root.get("observations_root");
   if (o == nullptr || !o->is_string()) toml_fail(path, o, "observations_root", "must name the folder holding <task>/obs_<k>/");
   c.observations_root = (fs::path(path).parent_path() / *o->value<std::string>()).lexically_normal().string();
-  // sbibm's files elsewhere than beside the repository: the environment says where.
+  // sbibm's files elsewhere than in the repository: the environment says where.
   if (const char* env = std::getenv("JEFFREYS_SBIBM_DIR"); env != nullptr && *env != '\0') c.observations_root = env;
   for (const auto& t : c.tasks)
     if (!fs::exists(c.observations_root + "/" + t))

@@ -16,6 +16,8 @@
 #include <string_view>
 #include <vector>
 
+#include "data/gz_reader.h"
+
 namespace jeffreys::data {
 namespace {
 
@@ -59,6 +61,8 @@ enum class Parsed { number, not_a_number, not_finite, out_of_range };
 /// Values beyond this magnitude are refused: the models train in float32 on the raw values, and
 /// data at such scales (1e30 passes float32) diverges at the first step.
 constexpr double kMaxCsvMagnitude = 1e8;
+/// The most text a table may hold (decompressed): far beyond the row bounds of any configuration.
+constexpr uint64_t kMaxCsvBytes = uint64_t{4} << 30;
 
 // Locale-independent (std::from_chars); the whole field must be consumed. A leading '+' is allowed.
 Parsed parse_number(std::string_view s, double& value) {
@@ -159,16 +163,8 @@ class Reader {
     return s;
   }
 
-  std::string load() const {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path_, ec)) fail("is a directory, not a CSV file");
-    std::ifstream in(path_, std::ios::binary);
-    if (!in) fail(std::string("cannot open file (") + std::strerror(errno) + ")");
-    std::ostringstream buffer;
-    buffer << in.rdbuf();
-    if (in.bad()) fail("read error");
-    return buffer.str();
-  }
+  /// The file's text; gzip-compressed files are read as they are.
+  std::string load() const { return detail::read_text_file(path_, "a CSV file", kMaxCsvBytes); }
 
   void check_text(std::string_view s) const {
     const size_t bad = first_non_text_byte(s);

@@ -1,7 +1,6 @@
 #include "jeffreys/data/images.h"
 
 #include <torch/torch.h>
-#include <zlib.h>
 
 #include <algorithm>
 #include <array>
@@ -30,6 +29,8 @@
 #include <stb/stb_image.h>
 #pragma GCC diagnostic pop
 
+#include "data/gz_reader.h"
+
 namespace jeffreys::data {
 namespace {
 
@@ -57,51 +58,6 @@ std::array<float, 256> pixel_table(PixelRange range) {
   return t;
 }
 
-/// A file read through zlib: gzread decompresses gzip data and passes any other file through as is.
-class GzReader {
- public:
-  explicit GzReader(std::string path) : path_(std::move(path)) {
-    std::error_code ec;
-    if (fs::is_directory(path_, ec)) fail(path_, "is a directory, not an IDX file");
-    file_ = gzopen(path_.c_str(), "rb");
-    if (file_ == nullptr) fail(path_, std::string("cannot open file (") + std::strerror(errno) + ")");
-    gzbuffer(file_, 1 << 17);
-  }
-  ~GzReader() { gzclose(file_); }
-  GzReader(const GzReader&) = delete;
-  GzReader& operator=(const GzReader&) = delete;
-
-  /// Up to n bytes into `out`; fewer only at the end of the data.
-  uint64_t read(uint8_t* out, uint64_t n) {
-    uint64_t done = 0;
-    while (done < n) {
-      const auto want = static_cast<unsigned>(std::min<uint64_t>(n - done, 1u << 30));
-      const int got = gzread(file_, out + done, want);
-      if (got < 0) {
-        int code = 0;
-        const char* msg = gzerror(file_, &code);
-        fail(path_, code == Z_ERRNO ? std::string("read error (") + std::strerror(errno) + ")"
-                                    : std::string("corrupt gzip data (") + msg + ")");
-      }
-      if (got == 0) break;
-      done += static_cast<uint64_t>(got);
-    }
-    return done;
-  }
-
-  /// Bytes left before the end of the data (consumes them).
-  uint64_t count_rest() {
-    std::array<uint8_t, 1 << 16> sink;
-    uint64_t total = 0;
-    for (uint64_t got; (got = read(sink.data(), sink.size())) > 0;) total += got;
-    return total;
-  }
-
- private:
-  std::string path_;
-  gzFile file_ = nullptr;
-};
-
 uint32_t big_endian(const uint8_t* b) {
   return (uint32_t{b[0]} << 24) | (uint32_t{b[1]} << 16) | (uint32_t{b[2]} << 8) | uint32_t{b[3]};
 }
@@ -119,7 +75,7 @@ struct Idx {
 
 /// One whole IDX file of uint8 values with the expected magic number.
 Idx read_idx_file(const std::string& path, uint32_t expected_magic) {
-  GzReader in(path);
+  detail::GzReader in(path, "an IDX file");
   const size_t ndims = expected_magic & 0xff;
   std::vector<uint8_t> header(4 + 4 * ndims);
   const uint64_t got = in.read(header.data(), 4);

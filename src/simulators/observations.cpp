@@ -15,6 +15,14 @@ namespace {
 
 namespace fs = std::filesystem;
 
+/// `dir`/`name`, or its gzip-compressed twin `name`.gz when only that exists (how the repository
+/// ships the reference posterior samples).
+fs::path table_file(const fs::path& dir, const std::string& name) {
+  std::error_code ec;
+  const auto plain = dir / name, packed = dir / (name + ".gz");
+  return !fs::exists(plain, ec) && fs::exists(packed, ec) ? packed : plain;
+}
+
 torch::Tensor read_table(const fs::path& path) {
   std::error_code ec;
   if (!fs::exists(path, ec)) throw data::DataError(path.string() + ": file not found");
@@ -42,8 +50,9 @@ Observation read_observation(const std::string& folder) {
   if (!fs::is_directory(dir, ec)) throw data::DataError(folder + ": observation folder not found");
   Observation o;
   o.folder = folder;
-  o.observation = read_one_row(dir / "observation.csv");
-  const auto true_path = dir / "true_parameters.csv", ref_path = dir / "reference_posterior_samples.csv";
+  o.observation = read_one_row(table_file(dir, "observation.csv"));
+  const auto true_path = table_file(dir, "true_parameters.csv");
+  const auto ref_path = table_file(dir, "reference_posterior_samples.csv");
   o.true_parameters = read_one_row(true_path);
   o.reference_posterior_samples = read_table(ref_path);
   check_width(o.reference_posterior_samples, o.true_parameters.size(1), ref_path,
@@ -55,9 +64,9 @@ Observation read_observation(const std::string& folder, const Task& task) {
   auto o = read_observation(folder);
   const fs::path dir(folder);
   const std::string who = "task " + task.name();
-  check_width(o.observation, task.data_dim(), dir / "observation.csv", who + " (dim x)");
-  check_width(o.true_parameters, task.parameter_dim(), dir / "true_parameters.csv", who + " (dim θ)");
-  check_width(o.reference_posterior_samples, task.parameter_dim(), dir / "reference_posterior_samples.csv",
+  check_width(o.observation, task.data_dim(), table_file(dir, "observation.csv"), who + " (dim x)");
+  check_width(o.true_parameters, task.parameter_dim(), table_file(dir, "true_parameters.csv"), who + " (dim θ)");
+  check_width(o.reference_posterior_samples, task.parameter_dim(), table_file(dir, "reference_posterior_samples.csv"),
               who + " (dim θ)");
   return o;
 }

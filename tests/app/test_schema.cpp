@@ -10,6 +10,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <toml++/toml.h>
 
 #include "app/config/config.h"
 #include "app/config/names.h"
@@ -46,9 +47,13 @@ TEST(Schema, EveryKeyIsOverridableAndWrittenOnce) {
 
 TEST(Schema, ResolvedFilesAreWhatEarlierVersionsWrote) {
   // Written by the configuration code before the schema (commit 8cf68c5): the defaults, and a
-  // configuration with the keys written only when set.
+  // configuration with the keys written only when set; since then numbers are written in their
+  // shortest exact form (0.1 where 0.10000000000000001 was), nothing else changed.
   const std::string dir = std::string(JEFFREYS_SOURCE_DIR) + "/tests/app/data/";
   EXPECT_EQ(ja::load_config("").to_toml(), read_file(dir + "default_config.toml"));
+  // Every number reads back as itself.
+  for (double v : {0.1, 0.9, 1e-3, 1e8, 3e-7, 1e-300, 1e300, 123456.75, -2.5})
+    EXPECT_EQ(toml::parse("v = " + ja::toml_number(v))["v"].value<double>().value(), v) << ja::toml_number(v);
   EXPECT_EQ(ja::load_config("", {"data.name=csv", "data.csv=a.csv", "data.test_csv=b.csv", "flow.family=maf",
                                  "optim.schedule=cosine", "method.name=wgan-gp"})
                 .to_toml(),

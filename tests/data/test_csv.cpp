@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "jeffreys/data/csv.h"
 
@@ -126,3 +128,24 @@ TEST_F(CsvFiles, ReadsValidTables) {
 }
 
 }  // namespace
+
+TEST_F(CsvFiles, GzipCompressedTablesReadAsThePlainOnesAndCorruptOnesAreNamed) {
+  const std::string text = "# comment\nx,y\n0.5,-1\n2e-3,4\n";
+  const auto plain = write("t.csv", text);
+  const auto packed = (dir_ / "t.csv.gz").string();
+  gzFile f = gzopen(packed.c_str(), "wb9");
+  ASSERT_NE(f, nullptr);
+  ASSERT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
+  gzclose(f);
+  EXPECT_TRUE(torch::equal(dt::read_csv(packed), dt::read_csv(plain)));
+  // Cut short: zlib's complaint, with the file named.
+  std::ifstream in(packed, std::ios::binary);
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto cut = write("cut.csv.gz", bytes.substr(0, bytes.size() - 6));
+  try {
+    dt::read_csv(cut);
+    ADD_FAILURE() << "a truncated gzip file was read";
+  } catch (const dt::DataError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(cut + ": ", 0), 0u) << e.what();
+  }
+}

@@ -1,6 +1,6 @@
 #pragma once
-// Where the tests find sbibm's observations and reference posteriors (../shared/sbibm beside the
-// repository; never copied into it), and small readers for them.
+// Where the tests find sbibm's observations and reference posteriors (the repository's data/sbibm),
+// and small readers for them.
 #include <torch/torch.h>
 
 #include <cstdlib>
@@ -11,11 +11,10 @@
 
 namespace sbibm_files {
 
-/// The first folder holding sbibm's task folders: $JEFFREYS_SBIBM_DIR, then ../shared/sbibm beside
-/// the source tree (as configured), then this workplace's /work/shared/sbibm; empty if none has them.
+/// The first folder holding sbibm's task folders: $JEFFREYS_SBIBM_DIR, then the source tree's
+/// data/sbibm (as configured); empty if neither has them.
 inline std::string root() {
-  for (const char* c : {static_cast<const char*>(std::getenv("JEFFREYS_SBIBM_DIR")), static_cast<const char*>(JEFFREYS_SBIBM_DIR),
-                        static_cast<const char*>("/work/shared/sbibm")})
+  for (const char* c : {static_cast<const char*>(std::getenv("JEFFREYS_SBIBM_DIR")), static_cast<const char*>(JEFFREYS_SBIBM_DIR)})
     if (c != nullptr && *c != '\0' && std::filesystem::exists(std::string(c) + "/two_moons/obs_1")) return c;
   return "";
 }
@@ -35,4 +34,4 @@ inline jeffreys::simulators::Observation read(const std::string& task, int k) {
 /// Tests that read sbibm's files are skipped, saying why, where the files are not present.
 #define SKIP_WITHOUT_SBIBM()                                                                               \
   if (sbibm_files::root().empty())                                                                         \
-  GTEST_SKIP() << "sbibm's files not found (../shared/sbibm beside the repository); set JEFFREYS_SBIBM_DIR"
+  GTEST_SKIP() << "sbibm's files not found (the repository's data/sbibm); set JEFFREYS_SBIBM_DIR"

@@ -34,7 +34,7 @@ class ObservationCopies : public ::testing::Test {
     // A copy of two_moons/obs_1, the smallest, to break in different ways.
     obs_ = dir_ / "obs_3";
     fs::create_directories(obs_);
-    for (const char* f : {"observation.csv", "true_parameters.csv", "reference_posterior_samples.csv"})
+    for (const char* f : {"observation.csv", "true_parameters.csv", "reference_posterior_samples.csv.gz"})
       fs::copy_file(fs::path(sbibm_files::obs_folder("two_moons", 1)) / f, obs_ / f);
   }
   void TearDown() override { fs::remove_all(dir_); }

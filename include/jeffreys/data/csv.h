@@ -33,6 +33,7 @@ struct CsvOptions {
 /// Throws DataError naming the file, the 1-based line and column (and the header name when there is
 /// one), e.g. "data.csv:17: column 3 ('y'): 'abc' is not a number"; also for a missing or unreadable
 /// file, an empty one, a header without rows, and binary content (NUL bytes, invalid UTF-8).
+/// A gzip-compressed file (data.csv.gz) is read as it is, decompressed.
 torch::Tensor read_csv(const std::string& path, const CsvOptions& options = {});
 
 }  // namespace jeffreys::data

@@ -25,7 +25,8 @@ struct Observation {
 };
 
 /// Reads `folder`/observation.csv (one row), true_parameters.csv (one row) and
-/// reference_posterior_samples.csv (at least one row). Each file is a CSV table of numbers with an
+/// reference_posterior_samples.csv (at least one row); each may be gzip-compressed instead
+/// (name.csv.gz, as the repository's data/sbibm ships the samples). Each file is a CSV table of numbers with an
 /// optional header row of names (data::read_csv detects it), as sbibm writes them. Throws
 /// data::DataError naming the file for a missing folder or file, a malformed one, a wrong number of
 /// rows, or widths that disagree (θ's width between the two parameter files).
