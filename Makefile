@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps build test test-sanitize fuzz bench demo clean
+.PHONY: all deps build test test-sanitize fuzz python bench demo clean
 
 all: build
 
@@ -18,6 +18,11 @@ build: deps $(BUILD)/CMakeCache.txt
 
 test: build
 	cd $(BUILD) && OPENBLAS_NUM_THREADS=1 ctest --output-on-failure -j $(JOBS)
+
+# The Python package (pybind11) in $(BUILD)/python: PYTHONPATH=$(BUILD)/python /usr/bin/python3 -c 'import jeffreys'
+python: deps $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS) --target jeffreys_python
+	@echo "jeffreys for Python: PYTHONPATH=$(BUILD)/python /usr/bin/python3  (or: cmake --install $(BUILD) --component python --prefix <venv>)"
 
 # The whole test suite built with AddressSanitizer + UndefinedBehaviorSanitizer, in its own folder.
 SANITIZE_BUILD ?= build-sanitize
@@ -34,7 +39,7 @@ fuzz:
 	@scripts/fuzz.sh
 
 bench:
-	@scripts/install-deps.sh --bench
+	@scripts/install-deps.sh
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
 	cmake --build $(BUILD) -j $(JOBS) --target joint_step flow_micro
 	@bench/run_bench.sh $(BUILD)

@@ -1,4 +1,4 @@
-// One joint training step in the configuration of ../shared/bench/ref_step.py: RealNVP with 8
+// One joint training step in the configuration of bench/ref_step.py (its PyTorch transcription): RealNVP with 8
 // affine couplings (conditioner MLPs of width 128, two hidden layers, SiLU), MLP energy 2-128-128-1,
 // batch 256, 256 flow samples, Adam 1e-3 for both, one dual variable (P <= 0, resilient, α = 1,
 // η = 0.01, λ0 = 1). Prints the mean milliseconds per step over `steps` steps after 20 warm-up steps.

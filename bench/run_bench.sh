@@ -1,6 +1,7 @@
 #!/bin/sh
-# Runs the C++ joint step and ../shared/bench/ref_step.py (Debian's python3-torch) alternately,
-# one thread each, and prints the medians. Last line:
+# Runs the C++ joint step (bench/joint_step.cpp) and its PyTorch transcription bench/ref_step.py
+# (with Debian's python3-torch, the same torch as LibTorch) alternately, one thread each, and prints
+# the medians. JEFFREYS_REF_STEP names another reference script with the same interface. Last line:
 #   joint-step: cpp_ms=<x> python_ms=<y> speedup=<y/x>
 # Usage: bench/run_bench.sh [build-dir] [repetitions] [steps]
 set -eu
@@ -8,7 +9,7 @@ BUILD=${1:-build}
 REPS=${2:-7}
 STEPS=${3:-300}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-REF=${JEFFREYS_REF_STEP:-$ROOT/../shared/bench/ref_step.py}
+REF=${JEFFREYS_REF_STEP:-$ROOT/bench/ref_step.py}
 PY=/usr/bin/python3
 export OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1
 if [ -x "$BUILD/bench/flow_micro" ]; then

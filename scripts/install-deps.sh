@@ -1,10 +1,11 @@
 #!/bin/sh
 # Installs the Debian packages this project needs, only those missing (Debian 12).
-# Usage: scripts/install-deps.sh [--bench | --fuzz]
-#   --bench adds python3-torch for the PyTorch comparison; --fuzz adds clang-14 and its libFuzzer runtime.
+# Usage: scripts/install-deps.sh [--fuzz]     (--fuzz adds clang-14 and its libFuzzer runtime)
 set -eu
 PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev zlib1g-dev dataset-fashion-mnist"
-if [ "${1:-}" = "--bench" ]; then PKGS="$PKGS python3-torch"; fi
+# The Python package, its tests and the report figures (python3-torch is the same libtorch1.13 as
+# libtorch-dev; make bench runs the PyTorch reference on it).
+PKGS="$PKGS pybind11-dev python3-dev python3-torch python3-pytest python3-numpy python3-matplotlib"
 if [ "${1:-}" = "--fuzz" ]; then PKGS="$PKGS clang-14 libclang-rt-14-dev"; fi
 MISSING=""
 for p in $PKGS; do

@@ -57,11 +57,7 @@ torch::Device device_of(const Config& c) {
 }  // namespace
 
 std::unique_ptr<Setup> build(const Config& c) {
-  const torch::Device device = device_of(c);
   auto s = std::make_unique<Setup>();
-  s->config = c;
-  set_num_threads(static_cast<int>(c.threads));
-  keep_freed_memory();
   if (c.data.name == "csv") {
     auto x = data::read_csv(c.data.csv);
     if (!c.data.test_csv.empty()) {
@@ -79,6 +75,24 @@ std::unique_ptr<Setup> build(const Config& c) {
     s->toy = data::make_toy2d(c.data.name);
     s->train_x = data::fixed_training_set(*s->toy, c.data.n_train, c.seed);
   }
+  build_models(c, *s);
+  return s;
+}
+
+std::unique_ptr<Setup> build_on(const Config& c, torch::Tensor train_x, torch::Tensor validation) {
+  auto s = std::make_unique<Setup>();
+  s->train_x = std::move(train_x);
+  s->validation = std::move(validation);
+  build_models(c, *s);
+  return s;
+}
+
+void build_models(const Config& c, Setup& setup) {
+  const torch::Device device = device_of(c);
+  Setup* s = &setup;
+  s->config = c;
+  set_num_threads(static_cast<int>(c.threads));
+  keep_freed_memory();
   const int64_t d = s->train_x.size(1);
   TORCH_CHECK(d >= 2 || c.flow.family == "maf" || c.flow.family == "maf-spline",
               "data has one column: coupling flows need 2 or more; use flow.family = \"maf\"");
@@ -117,7 +131,7 @@ std::unique_ptr<Setup> build(const Config& c) {
     auto critic = train::make_critic(d, c.wgan.critic_hidden, c.wgan.critic_depth);
     critic->to(device);
     s->trainer = std::make_unique<train::WganGpTrainer>(s->flow, critic, w);
-    return s;
+    return;
   }
   auto f = c.method.formulation();
   s->uses_proxy = f.uses_proxy();
@@ -136,7 +150,7 @@ std::unique_ptr<Setup> build(const Config& c) {
   o.divergence_threshold = c.train.divergence_threshold;
   o.seed = c.seed;
   s->trainer = train::make_trainer(models, f, o);
-  return s;
+  return;
 }
 
 

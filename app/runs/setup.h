@@ -39,6 +39,13 @@ train::Schedule schedule_of(const OptimConfig& o, int64_t steps);
 /// Data, models and trainer of `config`; throws on bad input before anything is written.
 std::unique_ptr<Setup> build(const Config& config);
 
+/// Models and trainer of `config` for data the caller holds ([N, D] float; `validation` may be
+/// undefined): `jeffreys.fit` from Python. The configuration's data keys are not read.
+std::unique_ptr<Setup> build_on(const Config& config, torch::Tensor train_x, torch::Tensor validation = {});
+
+/// Builds setup.flow, setup.energy and setup.trainer for setup.train_x (moved to the device).
+void build_models(const Config& config, Setup& setup);
+
 /// The run in `folder` at its latest checkpoint.
 std::unique_ptr<Setup> open_run(const RunFolder& folder);
 
