@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps build test test-sanitize fuzz python bench demo clean
+.PHONY: all deps build test test-sanitize fuzz python figures bench demo clean
 
 all: build
 
@@ -23,6 +23,10 @@ test: build
 python: deps $(BUILD)/CMakeCache.txt
 	cmake --build $(BUILD) -j $(JOBS) --target jeffreys_python
 	@echo "jeffreys for Python: PYTHONPATH=$(BUILD)/python /usr/bin/python3  (or: cmake --install $(BUILD) --component python --prefix <venv>)"
+
+# The studies' report figures (matplotlib), PNG and PDF, from the committed result tables alone.
+figures: deps
+	/usr/bin/python3 experiments/figures.py
 
 # The whole test suite built with AddressSanitizer + UndefinedBehaviorSanitizer, in its own folder.
 SANITIZE_BUILD ?= build-sanitize
