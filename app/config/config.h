@@ -16,6 +16,8 @@
 #include "jeffreys/train/trainer.h"
 #include "jeffreys/train/wgan_gp.h"
 
+#include "jeffreys/data/errors.h"
+
 namespace jeffreys::app {
 
 struct DataConfig {
@@ -137,7 +139,8 @@ std::string first_difference(const Config& a, const Config& b);
 /// A configuration that cannot be read; what() names the file (or "--set"), the line and the key.
 class ConfigError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  /// Quoted file content keeps the message on one line (control characters written out).
+  explicit ConfigError(const std::string& what) : std::runtime_error(data::printable(what)) {}
 };
 
 /// Reads `path` (empty: defaults only), applies `overrides` ("key.sub=value", value in TOML syntax

@@ -2,6 +2,7 @@
 
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -121,8 +122,14 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
       const std::string key = "reference." + std::string(task.str());
       if (!node.is_table()) toml_fail(path, &node, key, "must be a table of budget = C2ST");
       for (const auto& [budget, v] : *node.as_table()) {
-        if (!v.is_number()) toml_fail(path, &v, key + "." + std::string(budget.str()), "must be a number");
-        c.reference[std::string(task.str())][std::stoll(std::string(budget.str()))] =
+        const std::string budget_key = key + "." + std::string(budget.str());
+        if (!v.is_number()) toml_fail(path, &v, budget_key, "must be a number");
+        int64_t simulations = 0;
+        const auto b = budget.str();
+        const auto parsed = std::from_chars(b.data(), b.data() + b.size(), simulations);
+        if (parsed.ec != std::errc() || parsed.ptr != b.data() + b.size() || simulations < 1)
+          toml_fail(path, &v, budget_key, "the key must be a number of simulations (\"1000\" = 0.725)");
+        c.reference[std::string(task.str())][simulations] =
             v.is_integer() ? static_cast<double>(*v.value<int64_t>()) : *v.value<double>();
       }
     }

@@ -23,6 +23,8 @@ CheckpointReader::CheckpointReader(std::string path) : path_(std::move(path)) {
   if (!std::filesystem::exists(path_)) throw CheckpointError("checkpoint '" + path_ + "' does not exist");
   try {
     a_.load_from(path_);
+  } catch (const c10::Error& e) {
+    throw CheckpointError("cannot read checkpoint '" + path_ + "': " + e.what_without_backtrace());
   } catch (const std::exception& e) {
     throw CheckpointError("cannot read checkpoint '" + path_ + "': " + e.what());
   }

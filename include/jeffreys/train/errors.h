@@ -4,6 +4,8 @@
 #include <stdexcept>
 #include <string>
 
+#include "jeffreys/data/errors.h"
+
 namespace jeffreys::train {
 
 /// A term or a gradient became NaN/infinite or left the allowed range. Names the step and the term.
@@ -15,10 +17,10 @@ class TrainingDiverged : public std::runtime_error {
   double value;
 };
 
-/// A checkpoint that cannot be read or does not match the models.
+/// A checkpoint that cannot be read or does not match the models. One line (data::printable).
 class CheckpointError : public std::runtime_error {
  public:
-  using std::runtime_error::runtime_error;
+  explicit CheckpointError(const std::string& what) : std::runtime_error(data::printable(what)) {}
 };
 
 }  // namespace jeffreys::train
