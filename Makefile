@@ -3,7 +3,7 @@ BUILD ?= build
 JOBS ?= $(shell nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 
-.PHONY: all deps build test test-sanitize fuzz python figures bench demo clean
+.PHONY: all deps build test test-sanitize fuzz-replay fuzz python figures bench demo clean
 
 all: build
 
@@ -31,12 +31,21 @@ figures: deps
 # The whole test suite built with AddressSanitizer + UndefinedBehaviorSanitizer, in its own folder.
 SANITIZE_BUILD ?= build-sanitize
 SANITIZE_ASAN_OPTIONS ?= detect_leaks=1:check_initialization_order=1
-test-sanitize: deps
-	@test -f $(SANITIZE_BUILD)/CMakeCache.txt || cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+$(SANITIZE_BUILD)/CMakeCache.txt:
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" -DJEFFREYS_SANITIZE=ON -DJEFFREYS_BUILD_BENCH=OFF
+
+test-sanitize: deps $(SANITIZE_BUILD)/CMakeCache.txt
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) UBSAN_OPTIONS=print_stacktrace=1 \
 	  ctest --output-on-failure -j $(JOBS) --timeout 1500
+
+# The committed fuzz corpus replayed under ASan + UBSan (what CI runs; the sanitizer build of the
+# library, the application layer and the replay driver only).
+fuzz-replay: deps $(SANITIZE_BUILD)/CMakeCache.txt
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS) --target jeffreys_fuzz
+	cd $(SANITIZE_BUILD) && OPENBLAS_NUM_THREADS=1 ASAN_OPTIONS=$(SANITIZE_ASAN_OPTIONS) \
+	  UBSAN_OPTIONS=print_stacktrace=1 ctest --output-on-failure -R '^fuzz[.]corpus[.]'
 
 # libFuzzer (clang-14, ASan + UBSan) on every reader of untrusted input, FUZZ_SECONDS each (default 60).
 fuzz:

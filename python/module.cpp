@@ -209,7 +209,7 @@ PYBIND11_MODULE(_jeffreys, m) {
   });
 
   py::class_<FitResult>(m, "_FitResult")
-      .def_readonly("flow", &FitResult::flow)
+      .def_property_readonly("flow", [](const FitResult& r) { return r.flow.ptr(); })
       .def_readonly("energy", &FitResult::energy)
       .def_readonly("metrics", &FitResult::metrics);
   m.def("fit", &fit, py::arg("x"), py::arg("validation"), py::arg("overrides"), py::arg("progress"));
@@ -243,8 +243,11 @@ PYBIND11_MODULE(_jeffreys, m) {
         return std::make_unique<sbi::PosteriorEstimator>(theta_dim, x_dim, o);
       }))
       .def("train", [](sbi::PosteriorEstimator& p, const torch::Tensor& theta, const torch::Tensor& x) {
-        py::gil_scoped_release release;
-        const auto r = p.train(theta, x);
+        sbi::TrainingReport r;
+        {
+          py::gil_scoped_release release;
+          r = p.train(theta, x);
+        }
         std::map<std::string, std::vector<double>> metrics;
         for (size_t i = 0; i < r.columns.size(); ++i)
           for (const auto& row : r.rows) metrics[r.columns[i]].push_back(i < row.size() ? row[i] : NAN);

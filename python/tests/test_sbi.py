@@ -44,13 +44,14 @@ def test_library_posterior_on_gaussian_linear_scores_a_c2st_near_half():
     task = jeffreys.sbibm.Task("gaussian_linear")
     theta = task.sample_prior(2000, seed=0)
     x = task.simulate(theta, seed=1)
-    posterior = jeffreys.sbi.train(theta, x, method="npe", max_epochs=60, hidden=32, seed=0)
+    posterior = jeffreys.sbi.train(theta, x, method="npe", max_epochs=200, seed=0)
     x_o = task.observation(1)
     draws = posterior.sample(1000, x_o)
     assert draws.shape == (1000, task.parameter_dim)
     reference = task.reference_posterior_samples(1)[:1000]
+    # sbibm's NPE reaches 0.69 at 1000 simulations; 2000 here (early stopping after ~100 epochs): 0.63.
     score = jeffreys.c2st(draws, reference, folds=2)
-    assert score < 0.8, score
+    assert score < 0.75, score
     assert posterior.log_prob(draws[:5], x_o).shape == (5,)
 
 

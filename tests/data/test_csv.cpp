@@ -138,10 +138,10 @@ TEST_F(CsvFiles, GzipCompressedTablesReadAsThePlainOnesAndCorruptOnesAreNamed) {
   ASSERT_EQ(gzwrite(f, text.data(), static_cast<unsigned>(text.size())), static_cast<int>(text.size()));
   gzclose(f);
   EXPECT_TRUE(torch::equal(dt::read_csv(packed), dt::read_csv(plain)));
-  // Cut short: zlib's complaint, with the file named.
+  // Cut inside the compressed data: zlib's complaint, with the file named.
   std::ifstream in(packed, std::ios::binary);
   const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  const auto cut = write("cut.csv.gz", bytes.substr(0, bytes.size() - 6));
+  const auto cut = write("cut.csv.gz", bytes.substr(0, bytes.size() / 2));
   try {
     dt::read_csv(cut);
     ADD_FAILURE() << "a truncated gzip file was read";
