@@ -34,7 +34,13 @@ uint64_t GzReader::read(uint8_t* out, uint64_t n) {
       fail(path_, code == Z_ERRNO ? std::string("read error (") + std::strerror(errno) + ")"
                                   : std::string("corrupt gzip data (") + msg + ")");
     }
-    if (got == 0) break;
+    if (got == 0) {
+      // gzread ends a gzip stream cut short as if it were complete; only gzerror tells.
+      int code = Z_OK;
+      gzerror(file_, &code);
+      if (code == Z_BUF_ERROR) fail(path_, "truncated gzip data (the compressed stream ends early)");
+      break;
+    }
     done += static_cast<uint64_t>(got);
   }
   return done;
