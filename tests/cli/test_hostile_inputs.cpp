@@ -289,6 +289,34 @@ TEST(Hostile, AFailedCheckpointWriteLeavesThePreviousCheckpointAsItWas) {
   fs::remove_all(d);
 }
 
+TEST(Hostile, AFailedReportWriteNamesTheFileAndLeavesThePreviousReport) {
+  // A benchmark folder with one finished run; its report written once, then again under a file-size
+  // limit smaller than the report: the error names results.csv and the cause, the old report stays.
+  const auto d = fresh_dir("report");
+  const auto run = d / "out" / "runs" / "two_moons__100__npe__s0";
+  fs::create_directories(run);
+  write(run / "c2st.csv", "task,budget,method,sampler,seed,observation,c2st,train_seconds\n"
+                          "two_moons,100,npe,flow,0,1,0.75,2\n");
+  const auto file = write(d / "benchmark.toml", "observations_root = \"" + std::string(JEFFREYS_SOURCE_DIR) +
+                                                    "/data/sbibm\"\ntasks = [\"two_moons\"]\nbudgets = [100]\n"
+                                                    "methods = [\"npe\"]\nseeds = [0]\nobservations = [1]\n");
+  const std::vector<std::string> args = {JEFFREYS_EXE, "sbi-benchmark", "--config", file, "--out", (d / "out").string(),
+                                         "--report-only"};
+  ASSERT_EQ(jtest::run_exe(args).code, 0);
+  std::ifstream in(d / "out" / "results.csv");
+  const std::string before((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  ASSERT_GT(before.size(), 64u);
+  auto r = jtest::run_exe(args, file_size_limit(64));
+  EXPECT_EQ(r.code, 1) << r.err;
+  EXPECT_NE(r.err.find((d / "out" / "results.csv").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("File too large"), std::string::npos) << r.err;
+  std::ifstream again(d / "out" / "results.csv");
+  EXPECT_EQ(std::string((std::istreambuf_iterator<char>(again)), std::istreambuf_iterator<char>()), before);
+  for (const auto& e : fs::directory_iterator(d / "out"))
+    EXPECT_FALSE(jeffreys::is_temporary_file(e.path().filename().string())) << e.path();
+  fs::remove_all(d);
+}
+
 #if !defined(__SANITIZE_ADDRESS__)
 TEST(Hostile, AnAllocationFailureIsOneLineAndLeavesNoFolder) {
   // Sizes within their bounds that this process cannot hold (address space limited to 3 GB): LibTorch's
