@@ -157,6 +157,22 @@ int64_t png_header_field(const std::vector<uint8_t>& b, size_t at) {
   return (int64_t{b[at]} << 24) | (int64_t{b[at + 1]} << 16) | (int64_t{b[at + 2]} << 8) | int64_t{b[at + 3]};
 }
 
+/// Every chunk's declared length must lie inside the file: stb_image reserves a chunk's declared size
+/// before reading it, so 126 bytes could make it allocate 2 GiB (found by fuzzing).
+void check_png_chunks(const std::string& path, const std::vector<uint8_t>& b) {
+  if (png_header_field(b, 16) < 0) return;  // not a PNG: stb_image says so
+  size_t at = 8;
+  while (at + 8 <= b.size()) {
+    const uint64_t length = big_endian(&b[at]);
+    const std::string type(reinterpret_cast<const char*>(&b[at + 4]), 4);
+    if (length + 4 > b.size() - at - 8)
+      fail(path, "chunk '" + type + "' at byte " + std::to_string(at) + " declares " + std::to_string(length) +
+                     " bytes, more than the file holds after it");
+    at += 12 + length;
+    if (type == "IEND") return;
+  }
+}
+
 /// One PNG: grey (with or without alpha) stays one channel, colour becomes RGB; alpha is not image content here.
 DecodedPng decode_png(const std::string& path) {
   const auto bytes = read_bytes(path);
@@ -169,6 +185,7 @@ DecodedPng decode_png(const std::string& path) {
     fail(path, "its header declares " + std::to_string(declared_w) + "x" + std::to_string(declared_h) +
                    " pixels: larger than the " + std::to_string(kMaxPngSide) + "x" + std::to_string(kMaxPngSide) +
                    " pixels this reader decodes");
+  check_png_chunks(path, bytes);
   int w = 0, h = 0, comp = 0;
   if (!stbi_info_from_memory(bytes.data(), len, &w, &h, &comp)) {
     std::string why = std::string("not a readable PNG (stb_image: ") + stbi_failure_reason() + ")";
