@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <sstream>
 
 namespace jeffreys::fuzz {
 
@@ -36,6 +37,14 @@ std::vector<std::string> split_parts(const uint8_t* data, size_t size, size_t pa
   }
   out.emplace_back(at <= all.size() ? all.substr(at) : std::string_view());
   out.resize(parts);
+  return out;
+}
+
+std::vector<std::string> lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);)
+    if (!line.empty()) out.push_back(line);
   return out;
 }
 

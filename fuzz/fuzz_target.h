@@ -28,6 +28,9 @@ const std::map<std::string, TargetFn>& targets();
 /// into one input); missing parts come back empty.
 std::vector<std::string> split_parts(const uint8_t* data, size_t size, size_t parts);
 
+/// The non-empty lines of `text` (the --set lines of a target's input).
+std::vector<std::string> lines(const std::string& text);
+
 /// A private folder for this process's input files (under /dev/shm where it exists), emptied on
 /// each call; files written there keep fixed names so that error messages are reproducible.
 std::string scratch_dir();

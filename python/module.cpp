@@ -1,7 +1,6 @@
 // jeffreys._jeffreys: the library to Python on the same LibTorch as `import torch` (Debian's
 // python3-torch and libtorch-dev are one libtorch1.13), so tensors, parameters and autograd graphs
 // cross without a copy. The Python package (python/jeffreys/) adds the keyword-option front ends.
-#include <dlfcn.h>
 #include <pybind11/stl.h>
 #include <torch/extension.h>
 
@@ -31,25 +30,9 @@ using namespace jeffreys;
 
 namespace {
 
-/// OpenBLAS keeps its own thread pool, which torch.set_num_threads does not reach. Inside Python the
-/// library is loaded with RTLD_LOCAL, so dlsym(RTLD_DEFAULT) cannot see it: ask for the loaded
-/// library by name instead.
-void set_threads(int threads) {
-  jeffreys::set_num_threads(threads);
-  for (const char* name : {"libopenblas.so.0", "libblas.so.3"}) {
-    if (void* lib = dlopen(name, RTLD_NOW | RTLD_NOLOAD)) {
-      if (auto fn = reinterpret_cast<void (*)(int)>(dlsym(lib, "openblas_set_num_threads"))) fn(threads);
-      dlclose(lib);
-    }
-  }
-}
-
 torch::Tensor or_undefined(const c10::optional<torch::Tensor>& t) { return t.has_value() ? *t : torch::Tensor(); }
 
-at::Generator generator(uint64_t seed) {
-  auto g = at::make_generator<at::CPUGeneratorImpl>(seed);
-  return g;
-}
+at::Generator generator(uint64_t seed) { return at::make_generator<at::CPUGeneratorImpl>(seed); }
 
 /// A flow built from keyword options: what jeffreys.Flow wraps.
 flows::Flow make_flow(int64_t features, const std::string& family, int64_t layers, int64_t hidden, int64_t depth,
@@ -88,7 +71,7 @@ struct FitResult {
 };
 
 /// Trains on `x` with the library's trainer as `jeffreys train` would (same configuration keys and
-/// checks), in memory. `progress(step, total, row)` is called every log_every steps.
+/// checks), in memory. `progress(step, total, row)` gets each logged row.
 FitResult fit(const torch::Tensor& x, const c10::optional<torch::Tensor>& validation,
               const std::vector<std::string>& overrides, const py::object& progress) {
   const auto config = app::load_config("", overrides);
@@ -120,7 +103,11 @@ FitResult fit(const torch::Tensor& x, const c10::optional<torch::Tensor>& valida
       const double nll = -s->flow->log_prob(s->validation).mean().item<double>();
       out.metrics["validation_nll"].push_back(nll);
     }
-    if (!progress.is_none()) progress(step, steps, out.metrics);
+    if (!progress.is_none()) {
+      std::map<std::string, double> last;
+      for (const auto& [name, values] : out.metrics) last[name] = values.back();
+      progress(step, steps, last);
+    }
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
   out.flow = s->flow;
@@ -137,18 +124,10 @@ PYBIND11_MODULE(_jeffreys, m) {
   py::register_exception<data::DataError>(m, "DataError", PyExc_ValueError);
   py::register_exception<train::CheckpointError>(m, "CheckpointError", PyExc_ValueError);
 
-  m.def("set_num_threads", &set_threads, py::arg("threads"),
+  m.def("set_num_threads", &jeffreys::set_num_threads, py::arg("threads"),
         "Threads of LibTorch and of OpenBLAS's own pool (torch.set_num_threads reaches only the first).");
-  m.def("openblas_threads", [] {
-    for (const char* name : {"libopenblas.so.0", "libblas.so.3"})
-      if (void* lib = dlopen(name, RTLD_NOW | RTLD_NOLOAD)) {
-        auto fn = reinterpret_cast<int (*)()>(dlsym(lib, "openblas_get_num_threads"));
-        const int n = fn ? fn() : -1;
-        dlclose(lib);
-        if (fn) return n;
-      }
-    return -1;
-  }, "OpenBLAS's thread count (-1 when OpenBLAS is not the BLAS in use).");
+  m.def("openblas_threads", &jeffreys::openblas_num_threads,
+        "OpenBLAS's thread count (-1 when OpenBLAS is not the BLAS in use).");
 
   py::class_<flows::FlowImpl, std::shared_ptr<flows::FlowImpl>>(m, "_Flow")
       .def("log_prob", [](flows::FlowImpl& f, const torch::Tensor& x, const c10::optional<torch::Tensor>& c) {

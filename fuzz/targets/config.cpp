@@ -1,7 +1,5 @@
 // The run configuration reader: a TOML file, then `--set` overrides (one per line of the second
 // part). A configuration it accepts must survive its own round trip through to_toml.
-#include <sstream>
-
 #include "app/config/config.h"
 #include "fuzz_target.h"
 
@@ -12,10 +10,7 @@ void fuzz_config(const uint8_t* data, size_t size) {
   const auto parts = fuzz::split_parts(data, size, 2);
   const auto dir = fuzz::scratch_dir();
   const auto path = fuzz::write_file(dir, "config.toml", parts[0]);
-  std::vector<std::string> sets;
-  std::istringstream lines(parts[1]);
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) sets.push_back(line);
+  const auto sets = fuzz::lines(parts[1]);
   fuzz::expect_clean(
       [&] {
         const auto config = app::load_config(path, sets);

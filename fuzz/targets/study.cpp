@@ -1,6 +1,4 @@
 // The 2D study file (study.toml with its base run configuration base.toml, then --set lines).
-#include <sstream>
-
 #include "app/studies/study.h"
 #include "fuzz_target.h"
 
@@ -12,10 +10,7 @@ void fuzz_study(const uint8_t* data, size_t size) {
   const auto dir = fuzz::scratch_dir();
   const auto path = fuzz::write_file(dir, "study.toml", parts[0]);
   fuzz::write_file(dir, "base.toml", parts[1]);
-  std::vector<std::string> sets;
-  std::istringstream lines(parts[2]);
-  for (std::string line; std::getline(lines, line);)
-    if (!line.empty()) sets.push_back(line);
+  const auto sets = fuzz::lines(parts[2]);
   fuzz::expect_clean(
       [&] {
         const auto study = app::load_study(path, sets);

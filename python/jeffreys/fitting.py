@@ -52,14 +52,14 @@ class _Progress:
         self.enabled = sys.stderr.isatty() if enabled is None else bool(enabled)
         self.start = time.monotonic()
 
-    def __call__(self, step, total, metrics):
+    def __call__(self, step, total, row):
         if not self.enabled:
             return
         elapsed = time.monotonic() - self.start
         rate = step / elapsed if elapsed > 0 else float("nan")
         left = (total - step) / rate if rate > 0 else float("nan")
-        shown = " ".join(f"{k}={metrics[k][-1]:.3f}" for k in ("F", "P", "R", "validation_nll")
-                         if k in metrics and metrics[k] and math.isfinite(metrics[k][-1]))
+        shown = " ".join(f"{k}={row[k]:.3f}" for k in ("F", "P", "R", "validation_nll")
+                         if k in row and math.isfinite(row[k]))
         end = "\n" if step == total else ""
         print(f"\rstep {step}/{total} {shown} {rate:.0f} steps/s, {left:.0f} s left ", end=end,
               file=sys.stderr, flush=True)

@@ -9,7 +9,32 @@ def _tensor(x, like=torch.float32):
     return torch.as_tensor(x, dtype=like) if not isinstance(x, torch.Tensor) else x
 
 
-class Flow:
+class _Model:
+    """What both models share: the library module behind them and the torch-module verbs."""
+
+    @classmethod
+    def _wrap(cls, impl):
+        model = cls.__new__(cls)
+        model._impl = impl
+        return model
+
+    def parameters(self):
+        """The parameters as torch tensors (the library's own: an optimiser updates the model in place)."""
+        return self._impl.parameters()
+
+    def train(self, mode=True):
+        self._impl.train(bool(mode))
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def to(self, device):
+        self._impl.to(str(device))
+        return self
+
+
+class Flow(_Model):
     """A normalizing flow p(x | context) built by the library.
 
     family: "realnvp" (affine coupling), "nsf" (rational-quadratic spline coupling), "maf" (masked
@@ -28,12 +53,6 @@ class Flow:
                                          int(context_features), activation, int(bins), float(bound),
                                          float(scale_clamp), bool(actnorm), bool(lu_linear), permutation,
                                          int(embedding_features), int(embedding_hidden), int(seed))
-
-    @classmethod
-    def _wrap(cls, impl):
-        flow = cls.__new__(cls)
-        flow._impl = impl
-        return flow
 
     @property
     def features(self):
@@ -63,21 +82,6 @@ class Flow:
         x, lp = self._impl.sample_and_log_prob_per_context(int(k), context)
         return x.reshape(int(k), context.shape[0], -1), lp.reshape(int(k), context.shape[0])
 
-    def parameters(self):
-        """The parameters as torch tensors (the library's own: an optimiser updates the flow in place)."""
-        return self._impl.parameters()
-
-    def train(self, mode=True):
-        self._impl.train(bool(mode))
-        return self
-
-    def eval(self):
-        return self.train(False)
-
-    def to(self, device):
-        self._impl.to(str(device))
-        return self
-
     def save(self, path):
         self._impl.save(str(path))
 
@@ -86,35 +90,15 @@ class Flow:
         return self
 
 
-class EnergyModel:
+class EnergyModel(_Model):
     """An energy model E(x | context) (an MLP): the unnormalised density exp(-E); the proxy of the joint method."""
 
     def __init__(self, features, hidden=128, depth=2, activation="silu", context_features=0, seed=0):
         self._impl = _jeffreys.make_energy(int(features), int(hidden), int(depth), activation,
                                            int(context_features), int(seed))
 
-    @classmethod
-    def _wrap(cls, impl):
-        model = cls.__new__(cls)
-        model._impl = impl
-        return model
-
     def energy(self, x, context=None):
         """E(x | context) [N] with its graph."""
         return self._impl.energy(_tensor(x), None if context is None else _tensor(context))
 
     __call__ = energy
-
-    def parameters(self):
-        return self._impl.parameters()
-
-    def train(self, mode=True):
-        self._impl.train(bool(mode))
-        return self
-
-    def eval(self):
-        return self.train(False)
-
-    def to(self, device):
-        self._impl.to(str(device))
-        return self

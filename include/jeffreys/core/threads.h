@@ -9,4 +9,7 @@ void set_num_threads(int threads);
 /// Whether OpenBLAS's thread control was found in the loaded BLAS.
 bool openblas_loaded();
 
+/// OpenBLAS's thread count, or -1 when OpenBLAS is not the BLAS in use.
+int openblas_num_threads();
+
 }  // namespace jeffreys
