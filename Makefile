@@ -54,7 +54,7 @@ fuzz:
 bench:
 	@scripts/install-deps.sh
 	@test -f $(BUILD)/CMakeCache.txt || cmake -S . -B $(BUILD) $(CMAKE_FLAGS)
-	cmake --build $(BUILD) -j $(JOBS) --target joint_step flow_micro
+	cmake --build $(BUILD) -j $(JOBS) --target joint_step flow_micro jeffreys_exe
 	@bench/run_bench.sh $(BUILD)
 
 demo: deps $(BUILD)/CMakeCache.txt

@@ -1,8 +1,10 @@
 #!/bin/sh
 # Runs the C++ joint step (bench/joint_step.cpp) and its PyTorch transcription bench/ref_step.py
 # (with Debian's python3-torch, the same torch as LibTorch) alternately, one thread each, and prints
-# the medians. JEFFREYS_REF_STEP names another reference script with the same interface. Last line:
+# the medians, then data-parallel scaling (bench/data_parallel.sh). JEFFREYS_REF_STEP names another
+# reference script with the same interface. Last lines:
 #   joint-step: cpp_ms=<x> python_ms=<y> speedup=<y/x>
+#   data-parallel: procs=2 speedup=<steps/s with 2 processes over steps/s with 1>
 # Usage: bench/run_bench.sh [build-dir] [repetitions] [steps]
 set -eu
 BUILD=${1:-build}
@@ -30,4 +32,9 @@ done
 median() { echo "$@" | tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 MC=$(median $CPP)
 MP=$(median $PYT)
-echo "joint-step: cpp_ms=$MC python_ms=$MP speedup=$(awk -v c="$MC" -v p="$MP" 'BEGIN {printf "%.2f", p / c}')"
+JOINT="joint-step: cpp_ms=$MC python_ms=$MP speedup=$(awk -v c="$MC" -v p="$MP" 'BEGIN {printf "%.2f", p / c}')"
+PARALLEL=$("$ROOT/bench/data_parallel.sh" "$BUILD" 2 3)
+echo "$PARALLEL" | grep -v '^data-parallel: '
+echo "$JOINT"
+echo "$PARALLEL" | grep '^data-parallel: '
+

@@ -7,6 +7,9 @@
 #include <c10/util/Exception.h>
 
 #include "command.h"
+#include "data_parallel.h"
+#include "app/runs/ranks.h"
+#include "jeffreys/distributed/communicator.h"
 #include "jeffreys/train/errors.h"
 
 namespace jeffreys::cli {
@@ -30,6 +33,7 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   std::vector<CLI::App*> subcommands;
   for (auto& c : commands) subcommands.push_back(c->add_to(app));
 
+  set_invocation(args);
   std::vector<std::string> reversed(args.rbegin(), args.rend());
   try {
     app.parse(reversed);
@@ -54,6 +58,9 @@ int run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
   } catch (const train::TrainingDiverged& e) {
     err << "error: " << e.what() << "\n";
     return 3;
+  } catch (const distributed::CommunicationError& e) {
+    err << "error: " << e.what() << "\n";
+    return app::kCommunicationExitCode;
   } catch (const c10::Error& e) {
     // LibTorch's checks carry a C++ backtrace: the user gets the message alone.
     const std::string what = e.what_without_backtrace();

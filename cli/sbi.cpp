@@ -4,6 +4,9 @@
 
 #include "app/runs/sbi_run.h"
 #include "command.h"
+#include "data_parallel.h"
+#include "jeffreys/distributed/communicator.h"
+#include "jeffreys/simulators/task.h"
 
 namespace jeffreys::cli {
 namespace {
@@ -33,12 +36,21 @@ class Sbi : public Command {
     c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
     c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
         ->check(CLI::Range(2, 20));
+    parallel_.add_to(c);
     return c;
   }
   int run(std::ostream& out, std::ostream& err) override {
     so_.observation_numbers = observations_;
     if (so_.observations.empty()) so_.observations = app::sbibm_root() + "/" + so_.task;
     so_.posterior.seed = so_.seed;
+    // A bad task name is refused once, here, before any rank starts.
+    simulators::make_task(so_.task);
+    if (const int code = parallel_.launch_if_asked(err); code >= 0) return code;
+    so_.communicator = parallel_.join("cpu");
+    if (so_.communicator && so_.communicator->rank() != 0) {
+      app::sbi_run(so_, out_dir_, nullptr);
+      return 0;
+    }
     auto r = app::sbi_run(so_, out_dir_, &err);
     out << "run folder: " << out_dir_ << " (" << so_.task << ", " << so_.budget << " simulations, "
         << so_.posterior.method << "; trained " << r.training.epochs << " epochs in " << std::fixed
@@ -58,6 +70,7 @@ class Sbi : public Command {
  private:
   app::SbiOptions so_;
   std::string out_dir_;
+  DataParallelFlags parallel_;
   std::vector<int> observations_;
 };
 

@@ -1,5 +1,7 @@
 // jeffreys train: one run from a configuration file into a run folder.
 #include "app/config/schema.h"
+#include "data_parallel.h"
+#include "jeffreys/distributed/communicator.h"
 #include "command.h"
 #include "run_outcome.h"
 
@@ -15,6 +17,7 @@ class Train : public Command {
     c->add_option("--out", out_dir_, "run folder to create (or continue with --resume)")->required();
     c->add_flag("--resume", resume_, "continue the run in --out from its last checkpoint");
     c->add_option("--device", device_, "cpu or cuda[:N] (same as --set device=...)");
+    parallel_.add_to(c);
     // The keys come from the configuration schema, as do `jeffreys keys` and the README's table.
     std::string keys = "\nConfiguration keys (--set key=value; `jeffreys keys` lists defaults and meanings):\n ";
     size_t line = 1;
@@ -39,10 +42,16 @@ class Train : public Command {
         throw std::invalid_argument("--resume: " + folder.path("config.toml") + " has " + difference +
                                     "; a resumed run keeps its configuration (train into a new --out to change it)");
     }
+    // Bad input is refused once, here, before any rank starts.
+    if (const int code = parallel_.launch_if_asked(err); code >= 0) return code;
     app::RunOptions o;
     o.resume = resume_;
     o.progress = &err;
-    print_outcome(app::train_run(config, out_dir_, o), out);
+    o.communicator = parallel_.join(config.device);
+    const bool writer = !o.communicator || o.communicator->rank() == 0;
+    if (!writer) o.progress = nullptr;
+    const auto summary = app::train_run(config, out_dir_, o);
+    if (writer) print_outcome(summary, out);
     return 0;
   }
 
@@ -50,6 +59,7 @@ class Train : public Command {
   std::string config_, out_dir_, device_;
   std::vector<std::string> sets_;
   bool resume_ = false;
+  DataParallelFlags parallel_;
 };
 
 }  // namespace

@@ -7,9 +7,11 @@
 
 #include "app/runs/progress.h"
 #include "app/runs/setup.h"
+#include "jeffreys/distributed/communicator.h"
 #include "jeffreys/divergence/importance.h"
 #include "jeffreys/energy/langevin.h"
 #include "jeffreys/train/errors.h"
+#include "jeffreys/train/trainer.h"
 
 namespace fs = std::filesystem;
 
@@ -19,10 +21,12 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   const RunFolder folder(dir);
   Config config = requested;
   // A run killed before it wrote its configuration left nothing to continue: start it afresh.
+  const auto& comm = options.communicator;
+  const bool writer = !comm || comm->rank() == 0;
   const bool resumable = options.resume && folder.has_config();
   if (resumable) {
     config = folder.read_config();
-  } else if (options.resume) {
+  } else if (options.resume && writer) {
     folder.remove_temporary_files();
   }
   if (!resumable && fs::exists(dir) && !fs::is_empty(dir)) {
@@ -30,7 +34,15 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   }
   // Everything that can fail on bad input (data, options) happens before the folder is touched.
   auto s = build(config);
-  fs::create_directories(dir);
+  if (comm && comm->size() > 1) {
+    auto* joint = dynamic_cast<train::Trainer*>(s->trainer.get());
+    if (joint == nullptr)
+      throw std::invalid_argument("method '" + config.method.name + "' does not train data parallel (use one process)");
+    joint->set_communicator(comm);
+    // Every rank has checked the folder before rank 0 writes into it.
+    comm->barrier();
+  }
+  if (writer) fs::create_directories(dir);
   std::vector<MetricsRow> rows;
   const auto cols = s->columns();
   double wall_offset = 0;
@@ -40,7 +52,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
     for (auto& r : folder.read_metrics())
       if (r.at("step") <= static_cast<double>(s->trainer->step_count())) rows.push_back(r);
     if (!rows.empty()) wall_offset = rows.back().at("wall_seconds");
-  } else {
+  } else if (writer) {
     folder.write_config(config);
     write_points_csv(s->train_x, folder.path("train_data.csv"));
   }
@@ -54,6 +66,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   summary.dir = dir;
   summary.status = run_status::completed;
   auto save_all = [&](const std::string& status, const std::string& message) {
+    if (!writer) return;
     folder.write_metrics(cols, rows);
     folder.write_summary(config, cols, rows, status, message);
   };
@@ -75,13 +88,13 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
         const double factor = schedule.factor(step);
         r["lr"] = config.optim.lr * factor;
         r["lr_proxy"] = config.optim.lr_proxy * factor;
-        if (eval_now)
+        if (eval_now && writer)
           for (const auto& [k, v] : evaluate(*s, done)) r[k] = v;
         rows.push_back(r);
         const double rate = static_cast<double>(done - start) / std::max(elapsed(), 1e-9);
         progress.update(r, rate, log_now || eval_now);
       }
-      if (done % tc.checkpoint_every == 0 || done == tc.steps) {
+      if (writer && (done % tc.checkpoint_every == 0 || done == tc.steps)) {
         save_all(run_status::running, "");
         s->trainer->save(folder.checkpoint_file());
       }
@@ -95,7 +108,7 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   summary.steps_done = s->trainer->step_count();
   if (summary.status == run_status::completed) {
     save_all(run_status::completed, "");
-    if (options.plots) draw_plots(*s, folder, rows);
+    if (options.plots && writer) draw_plots(*s, folder, rows);
   }
   if (!rows.empty()) summary.final_metrics = rows.back();
   return summary;

@@ -7,12 +7,17 @@
 #include <array>
 #include <functional>
 #include <map>
+#include <memory>
 #include <ostream>
 #include <string>
 #include <vector>
 
 #include "app/config/config.h"
 #include "app/runs/run_folder.h"
+
+namespace jeffreys::distributed {
+class Communicator;
+}
 
 namespace jeffreys::app {
 
@@ -25,6 +30,9 @@ struct RunOptions {
   int64_t stop_after = -1;
   /// Write the PNG plots at the end.
   bool plots = true;
+  /// Data parallel: this process is one rank of the run (null: the only one). Every rank trains;
+  /// rank 0 alone evaluates and writes the folder.
+  std::shared_ptr<distributed::Communicator> communicator;
 };
 
 struct RunSummary {

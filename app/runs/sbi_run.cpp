@@ -13,6 +13,7 @@
 #include "jeffreys/core/allocator.h"
 #include "jeffreys/core/atomic_file.h"
 #include "jeffreys/core/threads.h"
+#include "jeffreys/distributed/communicator.h"
 #include "jeffreys/metrics/c2st.h"
 #include "jeffreys/plot/charts.h"
 #include "jeffreys/plot/png.h"
@@ -33,6 +34,29 @@ namespace {
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+/// The first kSavedSamples of each sampler's posterior samples (not the reference's, shipped already):
+/// enough for a pair plot, small enough to keep beside every run.
+constexpr int64_t kSavedSamples = 1000;
+void write_samples_csv(const std::vector<std::pair<std::string, torch::Tensor>>& sets, const std::string& path) {
+  std::ostringstream csv;
+  const int64_t d = sets.front().second.size(1);
+  csv << "sampler";
+  for (int64_t j = 0; j < d; ++j) csv << ",theta_" << j + 1;
+  csv << "\n";
+  for (const auto& [name, samples] : sets) {
+    if (name == "reference") continue;
+    auto s = samples.to(torch::kCPU, torch::kFloat64).contiguous();
+    const int64_t n = std::min<int64_t>(kSavedSamples, s.size(0));
+    const double* p = s.data_ptr<double>();
+    for (int64_t i = 0; i < n; ++i) {
+      csv << name;
+      for (int64_t j = 0; j < d; ++j) csv << "," << csv_number(p[i * d + j]);
+      csv << "\n";
+    }
+  }
+  write_file_atomically(path, csv.str());
 }
 
 /// Pairwise marginals of the first dimensions: one row per pair, one column per sample set, all
@@ -86,6 +110,26 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   if (fs::exists(dir) && !fs::is_empty(dir)) throw std::runtime_error("output folder '" + dir + "' is not empty");
   sbi::PosteriorEstimator estimator(task->parameter_dim(), task->data_dim(), o.posterior);
   const std::string method_name = o.posterior.custom_formulation ? estimator.formulation().name : o.posterior.method;
+  const bool writer = !o.communicator || o.communicator->rank() == 0;
+  if (o.communicator && o.communicator->size() > 1) {
+    estimator.set_communicator(o.communicator);
+    // Every rank has checked the folder before rank 0 creates it.
+    o.communicator->barrier();
+  }
+  // The simulations: the same on every rank (one seed).
+  auto simulate = [&] {
+    auto gen = at::detail::createCPUGenerator(o.seed * 7919 + 17);
+    auto theta = task->sample_prior(o.budget, gen);
+    return std::make_pair(theta, task->simulate(theta, gen));
+  };
+  if (!writer) {
+    // The other ranks train their shares; rank 0 writes, samples and scores.
+    SbiSummary out;
+    auto [theta, x] = simulate();
+    out.training = estimator.train(theta, x, nullptr);
+    out.train_seconds = out.training.seconds;
+    return out;
+  }
 
   fs::create_directories(dir + "/plots");
   nlohmann::json cfg;
@@ -122,9 +166,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   out.dir = dir;
   // Simulations: θ ~ prior, x ~ simulator(θ), from the run's seed.
   auto t0 = std::chrono::steady_clock::now();
-  auto gen = at::detail::createCPUGenerator(o.seed * 7919 + 17);
-  auto theta = task->sample_prior(o.budget, gen);
-  auto x = task->simulate(theta, gen);
+  auto [theta, x] = simulate();
   out.simulate_seconds = seconds_since(t0);
   if (progress) *progress << o.task << ": " << o.budget << " simulations in " << out.simulate_seconds << " s\n";
 
@@ -164,6 +206,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
       score("proxy", estimator.sample_proxy(ob.observation, o.posterior_samples, o.proxy_proposals, sg, support), ts);
     }
     plot::save_png(pair_plot(sets, 4), dir + "/plots/pairs_obs_" + std::to_string(numbers[i]) + ".png");
+    write_samples_csv(sets, dir + "/samples_obs_" + std::to_string(numbers[i]) + ".csv");
   }
 
   nlohmann::json sum;

@@ -5,10 +5,15 @@
 /// against sbibm's reference samples. What `jeffreys sbi` runs.
 #include <cstdint>
 #include <ostream>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "jeffreys/sbi/posterior.h"
+
+namespace jeffreys::distributed {
+class Communicator;
+}
 
 namespace jeffreys::app {
 
@@ -33,6 +38,9 @@ struct SbiOptions {
   /// LibTorch and OpenBLAS threads of this process (the benchmark runs one process per core).
   int threads = 1;
   sbi::PosteriorOptions posterior;
+  /// Data parallel: this process is one rank of the run (null: the only one). Every rank simulates
+  /// the same pairs and trains its share; rank 0 alone samples, scores and writes the folder.
+  std::shared_ptr<distributed::Communicator> communicator;
 };
 
 struct SbiScore {
@@ -51,8 +59,8 @@ struct SbiSummary {
 
 /// Runs everything into `dir` (created; must be absent or empty): config.json, training.csv (per
 /// epoch), c2st.csv (columns task,budget,method,sampler,seed,observation,c2st,train_seconds),
-/// summary.json and plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
-/// the proxy's samples). Bad input (unknown task, missing observation files) fails before the
+/// summary.json, plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
+/// the proxy's samples) and samples_obs_<k>.csv (the first 1000 of each sampler's samples). Bad input (unknown task, missing observation files) fails before the
 /// folder is created. c2st.csv is written last, so its presence marks a finished run.
 SbiSummary sbi_run(const SbiOptions& options, const std::string& dir, std::ostream* progress = nullptr);
 

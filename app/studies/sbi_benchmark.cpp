@@ -68,6 +68,40 @@ std::vector<Row> read_c2st(const std::string& path) {
   return rows;
 }
 
+/// samples_<task>_<budget>.csv: every method's saved posterior samples for the first seed and the
+/// first observation that has them (columns method,sampler,observation,theta_1..theta_d); "" when no run has any.
+std::string write_pair_samples(const SbiBenchmarkConfig& c, const std::string& out, const std::string& task, int64_t budget) {
+  std::vector<int> numbers = c.observations;
+  if (numbers.empty())
+    for (int k = 1; k <= 10; ++k) numbers.push_back(k);
+  std::ostringstream csv;
+  bool header = false;
+  for (int k : numbers) {
+    for (const auto& method : c.methods) {
+      const auto path = out + "/runs/" + run_name(task, budget, method, c.seeds.front()) + "/samples_obs_" +
+                        std::to_string(k) + ".csv";
+      if (!fs::exists(path)) continue;
+      const auto t = read_csv_table(path);
+      if (!header) {
+        csv << "method,sampler,observation";
+        for (size_t j = 1; j < t.header.size(); ++j) csv << "," << t.header[j];
+        csv << "\n";
+        header = true;
+      }
+      for (const auto& row : t.rows) {
+        csv << method << "," << row.at(0) << "," << k;
+        for (size_t j = 1; j < row.size(); ++j) csv << "," << row[j];
+        csv << "\n";
+      }
+    }
+    if (header) break;  // one observation: the first that has samples
+  }
+  if (!header) return "";
+  const std::string name = "samples_" + task + "_" + std::to_string(budget) + ".csv";
+  write_file_atomically(out + "/" + name, csv.str());
+  return name;
+}
+
 }  // namespace
 
 SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
@@ -76,7 +110,7 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   c.file = path;
   only_known_keys(path, root, "",
                {"tasks", "budgets", "more_budgets", "methods", "seeds", "observations_root", "observations", "args",
-                "reference"});
+                "reference", "pair_budgets"});
   c.tasks = required_list<std::string>(path, root, "tasks");
   c.budgets = required_list<int64_t>(path, root, "budgets");
   c.methods = required_list<std::string>(path, root, "methods");
@@ -94,6 +128,7 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path) {
   c.seeds = required_list<uint64_t>(path, root, "seeds");
   c.observations = read_toml_list<int>(path, root, "observations", "");
   c.args = read_toml_list<std::string>(path, root, "args", "");
+  c.pair_budgets = read_toml_list<int64_t>(path, root, "pair_budgets", "");
   const auto* o = root.get("observations_root");
   if (o == nullptr || !o->is_string()) toml_fail(path, o, "observations_root", "must name the folder holding <task>/obs_<k>/");
   c.observations_root = (fs::path(path).parent_path() / *o->value<std::string>()).lexically_normal().string();
@@ -260,7 +295,12 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
       if (any) md << line.str() << "\n";
     }
   write_file_atomically(out + "/results.md", md.str());
-  return {"results.csv", "results.md"};
+  std::vector<std::string> written = {"results.csv", "results.md"};
+  for (const auto& task : c.tasks)
+    for (int64_t budget : c.pair_budgets)
+      if (has_budget(c, task, budget))
+        if (auto f = write_pair_samples(c, out, task, budget); !f.empty()) written.push_back(f);
+  return written;
 }
 
 }  // namespace jeffreys::app

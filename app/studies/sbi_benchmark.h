@@ -25,6 +25,9 @@ struct SbiBenchmarkConfig {
   std::vector<int> observations;
   /// Further `jeffreys sbi` arguments for every run (e.g. "--max-epochs", "2000").
   std::vector<std::string> args;
+  /// Budgets whose posterior samples the report gathers for pair plots (first seed, first
+  /// observation): samples_<task>_<budget>.csv, 1000 samples per method and sampler.
+  std::vector<int64_t> pair_budgets;
   /// sbibm's published NPE C2ST: task -> budget -> value, shown beside ours.
   std::map<std::string, std::map<int64_t, double>> reference;
 
@@ -44,7 +47,7 @@ using SbiBenchmarkOptions = SweepOptions;
 /// number of runs that failed.
 int64_t run_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out, const SbiBenchmarkOptions& options);
 
-/// results.csv and results.md from the finished runs present. Returns the files written.
+/// results.csv, results.md and the pair-plot samples from the finished runs present. Returns the files written.
 std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out);
 
 }  // namespace jeffreys::app

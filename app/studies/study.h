@@ -34,9 +34,10 @@ struct StudyConfig {
   std::vector<std::string> set;  ///< overrides for every run, after the base and before the arm's
   std::vector<StudyArm> arms;
   std::vector<StudyGrid> grids;
-  /// Figures: the NLL curves (of `curve_arms`) and density grid use this training-set size, the learning-rate
-  /// panel compares `lr_panel_arms` at `lr_panel_n_train`; the density grid shows the flow of
-  /// `density_arms` (the last one's energy model too).
+  /// Figures (drawn by experiments/figures.py from the report's CSVs): the NLL curves (of
+  /// `curve_arms`) and density grid use this training-set size, the learning-rate panel compares
+  /// `lr_panel_arms` at `lr_panel_n_train`; the density grid shows the flow of `density_arms` (the
+  /// last one's energy model too), whose maps the report writes.
   int64_t figure_n_train = 200;
   int64_t lr_panel_n_train = 500;
   std::vector<std::string> lr_panel_arms;
@@ -80,7 +81,8 @@ struct StudyOutcome {
 StudyOutcome run_study(const StudyConfig& study, const std::string& out, const StudyOptions& options);
 
 /// From the run folders present: `out`/results.csv (one row per run), results.md (mean ± std over
-/// seeds) and the figures nll_curves.png, lr_panel.png, densities.png. Returns the files written.
+/// seeds), curves.csv (every run's evaluation rows) and, with density_arms, densities.csv and
+/// train_points.csv: the data of the figures experiments/figures.py draws. Returns the files written.
 std::vector<std::string> report_study(const StudyConfig& study, const std::string& out);
 
 }  // namespace jeffreys::app

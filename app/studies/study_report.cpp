@@ -14,8 +14,6 @@
 #include "app/runs/run_folder.h"
 #include "app/studies/study.h"
 #include "jeffreys/core/atomic_file.h"
-#include "jeffreys/plot/charts.h"
-#include "jeffreys/plot/png.h"
 
 namespace fs = std::filesystem;
 
@@ -50,26 +48,6 @@ std::string cell(const MeanStd& m, int precision = 3) {
   f.precision = precision;
   return mean_std_cell(m, f);
 }
-
-/// Mean over seeds of a metric at each step where every seed has it.
-plot::Series mean_curve(const std::vector<const RunResult*>& runs, const std::string& out, const std::string& metric,
-                        const std::string& name) {
-  std::map<double, std::vector<double>> by_step;
-  for (const auto* r : runs) {
-    for (const auto& row : read_metrics_csv(out + "/runs/" + r->run->name)) {
-      auto it = row.find(metric);
-      if (it != row.end() && std::isfinite(it->second)) by_step[row.at("step")].push_back(it->second);
-    }
-  }
-  plot::Series s{name, {}, {}};
-  for (const auto& [step, v] : by_step) {
-    if (v.size() != runs.size()) continue;
-    s.x.push_back(step);
-    s.y.push_back(mean_std(v).mean);
-  }
-  return s;
-}
-
 
 using Key = std::tuple<std::string, std::string, int64_t, double>;  // arm, dataset, n, lr
 
@@ -109,6 +87,31 @@ void write_results_csv(const Report& r) {
       << fmt(x.record.wall_seconds, 6) << "\n";
   }
   write_file_atomically(r.out + "/results.csv", o.str());
+}
+
+/// curves.csv: every run's evaluation rows (the compact data the report's curve figures are drawn from,
+/// committed so that a clone redraws them without the run folders).
+void write_curves_csv(const Report& r) {
+  static const std::vector<std::string> metrics = {"nll_flow", "nll_proxy", "forward_kl", "reverse_kl", "jeffreys", "mmd"};
+  std::ostringstream o;
+  o << "arm,dataset,n_train,lr,seed,step";
+  for (const auto& m : metrics) o << "," << m;
+  o << "\n";
+  for (const auto& x : r.results) {
+    const auto& run = *x.run;
+    for (const auto& row : read_metrics_csv(r.out + "/runs/" + run.name)) {
+      auto it = row.find("nll_flow");
+      if (it == row.end() || std::isnan(it->second)) continue;  // a training-terms row, not an evaluation
+      o << run.arm << "," << run.dataset << "," << run.n_train << "," << fmt(run.lr) << "," << run.seed << ","
+        << fmt(row.at("step"), 10);
+      for (const auto& m : metrics) {
+        auto v = row.find(m);
+        o << "," << (v == row.end() ? "" : fmt(v->second, 6));
+      }
+      o << "\n";
+    }
+  }
+  write_file_atomically(r.out + "/curves.csv", o.str());
 }
 
 /// results.md: pivot tables at each arm's own learning rate, then every group.
@@ -170,105 +173,53 @@ void write_results_md(const Report& r) {
   write_file_atomically(r.out + "/results.md", o.str());
 }
 
-/// nll_curves.png: the paper's panel a, per data set, at figure_n_train and each arm's own rate.
-bool draw_nll_curves(const Report& r) {
-  std::vector<std::string> curve_arms = r.study.curve_arms;
-  if (curve_arms.empty())
-    for (const auto& a : r.study.arms) curve_arms.push_back(a.name);
-  std::vector<plot::Image> charts;
+/// densities.csv (one row per grid row: data set, arm, panel, extent, then the density along x)
+/// and train_points.csv: the density figure's data, per data set at figure_n_train and the first
+/// seed: the truth, the flow of each density arm, the last arm's energy model.
+bool write_density_maps(const Report& r) {
+  if (r.study.density_arms.empty()) return false;
+  constexpr int64_t n = 64;
+  std::ostringstream maps, points;
+  maps << "dataset,arm,panel,x_min,x_max,y_min,y_max,row";
+  for (int64_t i = 0; i < n; ++i) maps << ",v" << i;
+  maps << "\n";
+  points << "dataset,x,y\n";
+  bool any = false;
+  auto write_map = [&](const std::string& d, const std::string& arm, const std::string& panel, const DensityMaps& m,
+                       const torch::Tensor& values) {
+    auto v = values.to(torch::kDouble).contiguous();
+    const double* p = v.data_ptr<double>();
+    for (int64_t row = 0; row < n; ++row) {
+      maps << d << "," << arm << "," << panel;
+      for (double e : m.extent) maps << "," << fmt(e, 6);
+      maps << "," << row;
+      for (int64_t i = 0; i < n; ++i) maps << "," << fmt(p[row * n + i], 4);
+      maps << "\n";
+    }
+  };
   for (const auto& d : r.datasets) {
-    std::vector<plot::Series> series;
-    for (const auto& a : curve_arms) {
+    bool first = true;
+    for (size_t i = 0; i < r.study.density_arms.size(); ++i) {
+      const auto& a = r.study.density_arms[i];
       auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
-      if (it == r.groups.end()) continue;
-      auto s = mean_curve(it->second, r.out, "nll_flow", a);
-      if (!s.x.empty()) series.push_back(s);
-    }
-    for (const auto& a : curve_arms) {
-      auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
-      if (it == r.groups.end()) continue;
-      auto s = mean_curve(it->second, r.out, "nll_proxy", a + " (energy)");
-      if (!s.x.empty()) series.push_back(s);
-    }
-    if (!series.empty())
-      charts.push_back(plot::line_chart(series, d + ", " + std::to_string(r.study.figure_n_train) + " points: test NLL",
-                                        "step", "NLL (nats, mean over seeds)", false, 820, 420, true));
-  }
-  if (!charts.empty()) {
-    plot::save_png(plot::tile(charts, 2), r.out + "/nll_curves.png");
-    return true;
-  }
-return false;
-}
-
-/// lr_panel.png: panel b, log axis.
-bool draw_lr_panel(const Report& r) {
-  if (!r.study.lr_panel_arms.empty()) {
-    std::vector<plot::Image> charts;
-    for (const auto& d : r.datasets) {
-      std::vector<plot::Series> series;
-      for (const auto& a : r.study.lr_panel_arms)
-        for (const auto& k : r.order)
-          if (std::get<0>(k) == a && std::get<1>(k) == d && std::get<2>(k) == r.study.lr_panel_n_train) {
-            auto s = mean_curve(r.groups.at(k), r.out, "nll_flow", a + " lr " + lr_label(std::get<3>(k)));
-            if (!s.x.empty()) series.push_back(s);
-          }
-      if (!series.empty())
-        charts.push_back(plot::line_chart(series, d + ", " + std::to_string(r.study.lr_panel_n_train) +
-                                                      " points: test NLL by learning rate",
-                                          "step", "NLL (nats, log axis)", true, 820, 420, true));
-    }
-    if (!charts.empty()) {
-      plot::save_png(plot::tile(charts, 2), r.out + "/lr_panel.png");
-      return true;
-    }
-  }
-return false;
-}
-
-/// densities.png: per data set, the truth, the training points, each density arm's flow, the last one's energy.
-bool draw_densities(const Report& r) {
-  if (!r.study.density_arms.empty()) {
-    std::vector<std::vector<plot::Image>> rows;
-    for (const auto& d : r.datasets) {
-      std::vector<plot::Image> row;
-      bool first = true;
-      for (size_t i = 0; i < r.study.density_arms.size(); ++i) {
-        const auto& a = r.study.density_arms[i];
-        auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
-        if (it == r.groups.end() || it->second.front()->status() != run_status::completed) continue;
-        const auto* x = it->second.front();  // the first seed
-        auto m = density_maps(r.out + "/runs/" + x->run->name, 160);
-        // One colour scale per row, the truth's, so that spikes of an overfitted flow saturate instead of hiding the rest.
-        auto style = plot::HeatmapOptions().width(300).height(300);
-        if (m.truth.defined()) style.vmin(0).vmax(m.truth.max().item<double>());
-        if (first) {
-          if (m.truth.defined()) row.push_back(plot::heatmap(m.truth, m.extent, d + ": true density", {}, style));
-          row.push_back(plot::scatter(m.train_points, m.extent,
-                                      std::to_string(m.train_points.size(0)) + " training points",
-                                      plot::ScatterOptions().width(300).height(300)));
-          first = false;
-        }
-        row.push_back(plot::heatmap(m.flow, m.extent, a + ": flow", {}, style));
-        if (i + 1 == r.study.density_arms.size() && m.proxy.defined())
-          row.push_back(plot::heatmap(m.proxy, m.extent, a + ": energy model", {}, style));
+      if (it == r.groups.end() || it->second.front()->status() != run_status::completed) continue;
+      auto m = density_maps(r.out + "/runs/" + it->second.front()->run->name, n);
+      if (first) {
+        if (m.truth.defined()) write_map(d, "", "truth", m, m.truth);
+        auto tp = m.train_points.contiguous();
+        for (int64_t k = 0; k < tp.size(0); ++k)
+          points << d << "," << fmt(tp[k][0].item<double>(), 6) << "," << fmt(tp[k][1].item<double>(), 6) << "\n";
+        first = false;
       }
-      if (!row.empty()) rows.push_back(std::move(row));
-    }
-    int columns = 0;
-    for (const auto& row : rows) columns = std::max(columns, static_cast<int>(row.size()));
-    std::vector<plot::Image> panels;
-    for (auto& row : rows) {
-      // Rows of unequal length would misalign the grid: pad with blank panels.
-      while (static_cast<int>(row.size()) < columns) row.push_back(plot::Image(300, 300));
-      panels.insert(panels.end(), row.begin(), row.end());
-    }
-    if (!panels.empty()) {
-      plot::save_png(plot::tile(panels, columns), r.out + "/densities.png");
-      return true;
+      write_map(d, a, "flow", m, m.flow);
+      if (i + 1 == r.study.density_arms.size() && m.proxy.defined()) write_map(d, a, "energy", m, m.proxy);
+      any = true;
     }
   }
-return false;
+  if (!any) return false;
+  write_file_atomically(r.out + "/densities.csv", maps.str());
+  write_file_atomically(r.out + "/train_points.csv", points.str());
+  return true;
 }
 
 }  // namespace
@@ -287,12 +238,14 @@ std::vector<std::string> report_study(const StudyConfig& study, const std::strin
   for (const auto& run : r.runs)
     if (std::find(r.datasets.begin(), r.datasets.end(), run.dataset) == r.datasets.end()) r.datasets.push_back(run.dataset);
 
-  std::vector<std::string> written = {"results.csv", "results.md"};
+  std::vector<std::string> written = {"results.csv", "results.md", "curves.csv"};
   write_results_csv(r);
+  write_curves_csv(r);
   write_results_md(r);
-  if (draw_nll_curves(r)) written.push_back("nll_curves.png");
-  if (draw_lr_panel(r)) written.push_back("lr_panel.png");
-  if (draw_densities(r)) written.push_back("densities.png");
+  if (write_density_maps(r)) {
+    written.push_back("densities.csv");
+    written.push_back("train_points.csv");
+  }
   return written;
 }
 

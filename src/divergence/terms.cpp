@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <tuple>
+
 #include "jeffreys/divergence/importance.h"
 
 namespace jeffreys::divergence {
@@ -25,8 +27,26 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   auto energy_of = [&](const torch::Tensor& v) {
     return conditional ? energy->energy_per_context(v, context) : energy->energy(v);
   };
-  auto [y, log_py] = conditional ? flow.sample_and_log_prob_per_context(K, context, generator)
-                                 : flow.sample_and_log_prob(n, {}, generator);
+  torch::Tensor y, log_py;
+  const auto& share = req.share;
+  if (share.rows == 0) {
+    std::tie(y, log_py) = conditional ? flow.sample_and_log_prob_per_context(K, context, generator)
+                                      : flow.sample_and_log_prob(n, {}, generator);
+  } else if (conditional) {
+    // Row k*rows + i of the whole draw is sample k of context i: this share's contexts are a block of i.
+    TORCH_CHECK(share.row_begin >= 0 && share.row_begin + B <= share.rows, "jeffreys_terms: rows [", share.row_begin,
+                ", ", share.row_begin + B, ") are not within the step's ", share.rows);
+    auto z = torch::randn({K * share.rows, flow.features()}, generator, flow.tensor_options());
+    z = z.view({K, share.rows, -1}).narrow(1, share.row_begin, B).reshape({K * B, -1});
+    std::tie(y, log_py) = flow.sample_and_log_prob_per_context_from_noise(z, context);
+  } else {
+    TORCH_CHECK(0 <= share.sample_begin && share.sample_begin < share.sample_end && share.sample_end <= K,
+                "jeffreys_terms: flow samples [", share.sample_begin, ", ", share.sample_end, ") are not within ", K);
+    auto z = torch::randn({K, flow.features()}, generator, flow.tensor_options());
+    std::tie(y, log_py) =
+        flow.sample_and_log_prob_from_noise(z.narrow(0, share.sample_begin, share.sample_end - share.sample_begin));
+  }
+  const int64_t n_local = y.size(0);
 
   // One energy pass for everything ψ needs without θ: detached samples (log Ẑ) and the data (P),
   // the data being the (K+1)-th block of rows.
@@ -34,8 +54,8 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   torch::Tensor e_fixed, e_data;
   if (req.proxy) {
     auto both = energy_of(torch::cat({y_fixed, x}));
-    e_fixed = both.narrow(0, 0, n);
-    e_data = both.narrow(0, n, B);
+    e_fixed = both.narrow(0, 0, n_local);
+    e_data = both.narrow(0, n_local, B);
   } else {
     e_fixed = energy_of(y_fixed);
   }
@@ -43,10 +63,18 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   auto lz = log_z_from_log_weights(conditional ? log_w.view({K, B}) : log_w);
   t.log_z = lz.log_z.mean();
   t.ess = lz.ess.mean().item<double>();
-  if (req.proxy) t.P = e_data.mean() + t.log_z;
+  if (!conditional) {
+    t.log_w_lse = torch::logsumexp(log_w, 0);
+    t.log_w2_lse = torch::logsumexp(2 * log_w.detach(), 0).item<double>();
+  }
+  if (req.proxy) {
+    t.P_data = e_data.mean();
+    t.P = t.P_data + t.log_z;
+  }
   if (req.reverse) {
     // Reparameterised through y: θ lowers the energy of its samples and raises its entropy.
-    t.R = (log_py + energy_of(y)).mean() + t.log_z;
+    t.R_samples = (log_py + energy_of(y)).mean();
+    t.R = t.R_samples + t.log_z;
   }
   return t;
 }

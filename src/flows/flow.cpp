@@ -84,7 +84,12 @@ torch::Tensor FlowImpl::log_prob(const torch::Tensor& x, const torch::Tensor& co
 std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob(int64_t n, const torch::Tensor& context,
                                                                       c10::optional<at::Generator> generator) {
   TORCH_CHECK(n >= 1, "Flow: number of samples must be >= 1, got ", n);
-  auto z = torch::randn({n, features_}, generator, tensor_options());
+  return sample_and_log_prob_from_noise(torch::randn({n, features_}, generator, tensor_options()), context);
+}
+
+std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob_from_noise(const torch::Tensor& z,
+                                                                                 const torch::Tensor& context) {
+  TORCH_CHECK(z.dim() == 2 && z.size(1) == features_, "Flow: noise must be [n, ", features_, "], got ", z.sizes());
   auto [x, ladj] = inverse(z, context);
   return {x, standard_normal_log_prob(z) - ladj};
 }
@@ -93,9 +98,19 @@ std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob_per_contex
     int64_t k, const torch::Tensor& context, c10::optional<at::Generator> generator) {
   TORCH_CHECK(k >= 1, "Flow: samples per context must be >= 1, got ", k);
   TORCH_CHECK(context.defined() && context.dim() == 2, "Flow: sample_and_log_prob_per_context needs a context [B, C]");
-  check_context(context, context.size(0));
+  return sample_and_log_prob_per_context_from_noise(
+      torch::randn({k * context.size(0), features_}, generator, tensor_options()), context);
+}
+
+std::pair<torch::Tensor, torch::Tensor> FlowImpl::sample_and_log_prob_per_context_from_noise(
+    const torch::Tensor& z, const torch::Tensor& context) {
+  TORCH_CHECK(context.defined() && context.dim() == 2, "Flow: sample_and_log_prob_per_context needs a context [B, C]");
+  const int64_t b = context.size(0);
+  TORCH_CHECK(z.dim() == 2 && z.size(1) == features_ && b > 0 && z.size(0) % b == 0, "Flow: noise must be [k * ", b,
+              ", ", features_, "], got ", z.sizes());
+  check_context(context, b);
+  const int64_t k = z.size(0) / b;
   auto c = conditioner_context(context);
-  auto z = torch::randn({k * context.size(0), features_}, generator, tensor_options());
   auto [x, ladj] = inverse_embedded(z, k == 1 ? c : c.repeat({k, 1}));
   return {x, standard_normal_log_prob(z) - ladj};
 }

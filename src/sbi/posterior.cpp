@@ -1,5 +1,7 @@
 #include "jeffreys/sbi/posterior.h"
 
+#include "jeffreys/distributed/communicator.h"
+
 #include "jeffreys/constrained/method_name.h"
 
 #include <torch/torch.h>
@@ -27,6 +29,7 @@ struct PosteriorEstimator::State {
   bool warm = false;
   bool proxy = false;
   torch::Tensor theta_mean, theta_std, x_mean, x_std;  // float32 [1, d]
+  std::shared_ptr<distributed::Communicator> comm;
 
   torch::Tensor z_theta(const torch::Tensor& t) const {
     return ((t.to(torch::kDouble) - theta_mean.to(torch::kDouble)) / theta_std.to(torch::kDouble)).to(torch::kFloat);
@@ -124,6 +127,11 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
 
 PosteriorEstimator::~PosteriorEstimator() = default;
 
+void PosteriorEstimator::set_communicator(std::shared_ptr<distributed::Communicator> communicator) {
+  s_->comm = std::move(communicator);
+  s_->trainer->set_communicator(s_->comm);
+}
+
 bool PosteriorEstimator::has_proxy() const { return s_->proxy; }
 const constrained::Formulation& PosteriorEstimator::formulation() const { return s_->formulation; }
 
@@ -165,6 +173,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
     torch::NoGradGuard g;
     return -s_->flow->log_prob(zt_val, zx_val).mean().item<double>();
   };
+  const int64_t ranks = s_->comm ? s_->comm->size() : 1;
   for (int64_t epoch = 1; epoch <= options_.max_epochs; ++epoch) {
     auto order = torch::randperm(n_tr, gen, torch::kLong);
     std::map<std::string, double> sum;
@@ -172,6 +181,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
     // Every pair once per epoch, the last batch possibly shorter (sbi's DataLoader).
     for (int64_t b = 0; b < n_tr; b += batch) {
       auto idx = order.narrow(0, b, std::min(batch, n_tr - b));
+      if (ranks > idx.size(0)) continue;  // data parallel: too few pairs left to give every rank one
       auto est = s_->trainer->step(zt.index_select(0, idx), zx.index_select(0, idx));
       for (const auto& [k, v] : est.terms) sum[k] += v;
       ++batches;
@@ -202,6 +212,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
         restore(flow_params, best_flow);
         restore(energy_params, best_energy);
         s_->trainer = train::make_trainer({s_->flow, s_->energy}, s_->formulation, s_->trainer_options);
+        if (s_->comm) s_->trainer->set_communicator(s_->comm);
         since_best = 0;
       } else {
         rep.stopped_early = true;

@@ -7,6 +7,7 @@
 #include <filesystem>
 
 #include "checkpoint_io.h"
+#include "jeffreys/distributed/communicator.h"
 
 namespace jeffreys::train {
 namespace {
@@ -47,14 +48,138 @@ void Trainer::check(const std::string& term, double value) const {
                                                    std::to_string(options_.divergence_threshold));
 }
 
+void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> communicator) {
+  comm_ = std::move(communicator);
+  if (!comm_ || comm_->size() == 1) return;
+  const int64_t ranks = comm_->size();
+  if (options_.batch_size < ranks)
+    throw std::invalid_argument("train.batch_size " + std::to_string(options_.batch_size) + " is smaller than the " +
+                                std::to_string(ranks) + " ranks");
+  torch::NoGradGuard g;
+  if (main_params_.numel() > 0) comm_->broadcast(main_params_.values());
+  if (proxy_params_.numel() > 0) comm_->broadcast(proxy_params_.values());
+}
+
+namespace {
+/// Rank r's block of n items split among `ranks`: [r n / ranks, (r + 1) n / ranks).
+std::pair<int64_t, int64_t> block_of(int64_t n, int64_t rank, int64_t ranks) {
+  return {rank * n / ranks, (rank + 1) * n / ranks};
+}
+}  // namespace
+
+StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x_all, const torch::Tensor& context_all) {
+  const int64_t ranks = comm_->size(), rank = comm_->rank();
+  const bool conditional = context_all.defined();
+  const int64_t rows = x_all.size(0), M = request_.flow_samples;
+  const bool samples = request_.proxy || request_.reverse;
+  TORCH_CHECK(rows >= ranks, "data parallel: a step's batch of ", rows, " rows is smaller than the ", ranks, " ranks");
+  TORCH_CHECK(conditional || !samples || M >= ranks, "data parallel: train.flow_samples ", M, " is smaller than the ",
+              ranks, " ranks");
+  const auto [r0, r1] = block_of(rows, rank, ranks);
+  const auto [s0, s1] = block_of(M, rank, ranks);
+  auto request = request_;
+  request.share = {rows, r0, s0, s1};
+  auto x = x_all.narrow(0, r0, r1 - r0);
+  auto context = conditional ? context_all.narrow(0, r0, r1 - r0) : torch::Tensor();
+  auto t = divergence::jeffreys_terms(*flow_, energy_.get(), x, context, request, generator_);
+
+  // This rank's shares of the means: of the data rows, and of the flow samples (conditionally those
+  // follow the rows). Everything over all ranks comes from one all-reduce of the weighted pieces, plus
+  // each rank's log-sum-exp of its importance weights in its own slot, since log Ẑ over all samples is a
+  // log-sum-exp across ranks, not a mean.
+  const double row_share = static_cast<double>(r1 - r0) / static_cast<double>(rows);
+  const double sample_share = conditional ? row_share : static_cast<double>(s1 - s0) / static_cast<double>(M);
+  const int64_t kSums = 5;
+  auto v = torch::zeros({kSums + 2 * ranks}, torch::kFloat64);
+  auto put = [&](int64_t i, const torch::Tensor& piece, double share) {
+    if (piece.defined()) v[i] = piece.item<double>() * share;
+  };
+  put(0, t.F, row_share);
+  put(1, t.P_data, row_share);
+  put(2, t.R_samples, sample_share);
+  put(3, t.log_z, row_share);  // conditional: the mean over contexts of log Ẑ(c)
+  v[4] = t.ess * row_share;
+  if (t.log_w_lse.defined()) {
+    v[kSums + rank] = t.log_w_lse.item<double>();
+    v[kSums + ranks + rank] = t.log_w2_lse;
+  }
+  {
+    torch::NoGradGuard g;
+    comm_->all_reduce_sum(v);
+  }
+  const auto* a = v.data_ptr<double>();
+  double log_z = a[3], ess = a[4], lse_share = 0;
+  if (t.log_w_lse.defined()) {
+    // d log Ẑ = Σ_r exp(lse_r - lse) d lse_r: this rank's share of the gradient of log Ẑ.
+    auto lse = v.narrow(0, kSums, ranks), lse2 = v.narrow(0, kSums + ranks, ranks);
+    const double all = torch::logsumexp(lse, 0).item<double>();
+    log_z = all - std::log(static_cast<double>(M));
+    ess = std::exp(2 * all - torch::logsumexp(lse2, 0).item<double>());
+    lse_share = std::exp(a[kSums + rank] - all);
+  }
+
+  StepEstimates est;
+  est.step = step_;
+  std::map<std::string, double> global;
+  if (t.F.defined()) global["F"] = a[0];
+  if (t.P.defined()) global["P"] = a[1] + log_z;
+  if (t.R.defined()) global["R"] = a[2] + log_z;
+  for (const auto& [name, value] : global) {
+    est.terms[name] = value;
+    check(name, value);
+  }
+  est.ess = ess;
+  est.log_z = log_z;
+  double loss = 0;
+  for (const auto& [name, c] : primal_dual_.coefficients(constrained::Target::main))
+    if (global.count(name)) loss += c * global[name];
+  est.loss = loss;
+
+  // This rank's stand-ins for the terms: weighted by its shares, so that the sum of their gradients
+  // over the ranks is the gradient of the terms over the whole batch.
+  std::map<std::string, torch::Tensor> local;
+  torch::Tensor log_z_part;
+  if (t.log_w_lse.defined())
+    log_z_part = t.log_w_lse * lse_share;
+  else if (t.log_z.defined())
+    log_z_part = t.log_z * row_share;
+  if (t.F.defined()) local["F"] = t.F * row_share;
+  if (t.P.defined()) local["P"] = t.P_data * row_share + log_z_part;
+  if (t.R.defined()) local["R"] = t.R_samples * sample_share + log_z_part;
+  if (!primal_dual_.split_by_model()) {
+    primal_dual_.lagrangian(local).backward();
+  } else {
+    auto loss_main = primal_dual_.lagrangian(local, constrained::Target::main);
+    auto loss_proxy = primal_dual_.lagrangian(local, constrained::Target::proxy);
+    torch::autograd::backward({loss_main}, {}, /*retain_graph=*/true, false, flow_->parameters());
+    if (proxy_params_.numel() > 0) torch::autograd::backward({loss_proxy}, {}, false, false, energy_->parameters());
+  }
+  torch::NoGradGuard g;
+  // One all-reduce of each model's flat gradient buffer.
+  if (main_params_.numel() > 0) {
+    comm_->all_reduce_sum(main_params_.grads());
+    est.grad_norm_main = main_params_.grads().norm().item<double>();
+  }
+  if (proxy_params_.numel() > 0) {
+    comm_->all_reduce_sum(proxy_params_.grads());
+    est.grad_norm_proxy = proxy_params_.grads().norm().item<double>();
+  }
+  if (!std::isfinite(est.grad_norm_main)) throw TrainingDiverged(step_, "gradient of the main model", est.grad_norm_main, "not finite");
+  if (!std::isfinite(est.grad_norm_proxy)) throw TrainingDiverged(step_, "gradient of the proxy", est.grad_norm_proxy, "not finite");
+  return est;
+}
+
 StepEstimates Trainer::compute_gradients(const torch::Tensor& x, const torch::Tensor& context) {
   main_params_.zero_grad();
   proxy_params_.zero_grad();
-  if (!request_.forward && step_ == 0) {
-    // Methods without F never pass data through the flow; ActNorm layers still need it once.
+  const bool shared = comm_ && comm_->size() > 1;
+  if ((!request_.forward || shared) && step_ == 0) {
+    // Methods without F never pass data through the flow; ActNorm layers still need it once. Ranks
+    // each see a share of the batch: the whole first batch initialises them, as in one process.
     torch::NoGradGuard g;
     flow_->forward(x, context);
   }
+  if (shared) return compute_gradients_shared(x, context);
   auto t = divergence::jeffreys_terms(*flow_, energy_.get(), x, context, request_, generator_);
   std::map<std::string, torch::Tensor> terms;
   if (t.F.defined()) terms["F"] = t.F;

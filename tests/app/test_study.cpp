@@ -10,6 +10,7 @@
 #include <thread>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -129,9 +130,51 @@ TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
   EXPECT_EQ(r.completed, 12);
   EXPECT_EQ(r.failed + r.diverged + r.skipped, 0);
 
-  for (const char* f : {"results.csv", "results.md", "nll_curves.png", "lr_panel.png", "densities.png"}) {
+  for (const char* f : {"results.csv", "results.md", "curves.csv", "densities.csv", "train_points.csv"}) {
     ASSERT_TRUE(fs::exists(d / "out" / f)) << f;
     EXPECT_GT(fs::file_size(d / "out" / f), 100u) << f;
+  }
+  {
+    // curves.csv: each run's evaluations (steps 30 and 60), NLL beside each.
+    std::ifstream curves(d / "out" / "curves.csv");
+    std::string line;
+    std::getline(curves, line);
+    EXPECT_EQ(line, "arm,dataset,n_train,lr,seed,step,nll_flow,nll_proxy,forward_kl,reverse_kl,jeffreys,mmd");
+    std::map<std::string, std::vector<double>> steps;  // arm,dataset,n,lr,seed -> steps
+    while (std::getline(curves, line)) {
+      auto f = split(line);
+      ASSERT_EQ(f.size(), 12u) << line;
+      steps[f[0] + "," + f[1] + "," + f[2] + "," + f[3] + "," + f[4]].push_back(std::stod(f[5]));
+      EXPECT_TRUE(std::isfinite(std::stod(f[6]))) << line;
+      EXPECT_EQ(f[7].empty(), f[0] == "mle-flow" || f[0] == "wgan-gp") << line;
+    }
+    EXPECT_EQ(steps.size(), 12u);
+    for (const auto& [run, s] : steps) EXPECT_EQ(s.back(), 60.0) << run;
+  }
+  {
+    // densities.csv: the truth, both density arms' flows and the last one's energy model, 64 rows
+    // of 64 values each; the truth's mass over the extent is about 1.
+    std::ifstream maps(d / "out" / "densities.csv");
+    std::string line;
+    std::getline(maps, line);
+    ASSERT_EQ(split(line).size(), 8u + 64u);
+    std::map<std::string, double> mass;
+    std::map<std::string, int> rows_of;
+    while (std::getline(maps, line)) {
+      auto f = split(line);
+      ASSERT_EQ(f.size(), 72u) << line;
+      const double cell = (std::stod(f[4]) - std::stod(f[3])) / 64 * (std::stod(f[6]) - std::stod(f[5])) / 64;
+      const auto key = f[1] + ":" + f[2];
+      for (size_t i = 8; i < f.size(); ++i) mass[key] += std::stod(f[i]) * cell;
+      ++rows_of[key];
+    }
+    EXPECT_EQ(rows_of, (std::map<std::string, int>{{":truth", 64}, {"mle-flow:flow", 64}, {"jeffreys:flow", 64},
+                                                   {"jeffreys:energy", 64}}));
+    EXPECT_NEAR(mass[":truth"], 1.0, 0.03);
+    for (const char* k : {"mle-flow:flow", "jeffreys:flow", "jeffreys:energy"}) {
+      EXPECT_GT(mass[k], 0.3) << k;
+      EXPECT_LT(mass[k], 1.1) << k;
+    }
   }
   std::ifstream csv(d / "out" / "results.csv");
   std::string line;

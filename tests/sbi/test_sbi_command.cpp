@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <cmath>
 #include <map>
 #include <set>
 #include <fstream>
@@ -46,6 +47,21 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
     EXPECT_EQ(line.rfind("gaussian_mixture,200,jeffreys-F10-K8-E4,", 0), 0u) << line;
   }
   EXPECT_EQ(rows, 4);  // 2 observations x (flow, proxy)
+  // samples_obs_<k>.csv: the first 500 (all) of each sampler's samples, 2 parameters each.
+  for (const char* f : {"samples_obs_1.csv", "samples_obs_2.csv"}) {
+    std::ifstream samples(dir / f);
+    ASSERT_TRUE(samples) << f;
+    std::getline(samples, line);
+    EXPECT_EQ(line, "sampler,theta_1,theta_2");
+    std::map<std::string, int> per_sampler;
+    while (std::getline(samples, line)) {
+      const auto name = line.substr(0, line.find(','));
+      ++per_sampler[name];
+      const double t1 = std::stod(line.substr(name.size() + 1));
+      EXPECT_TRUE(std::isfinite(t1)) << line;
+    }
+    EXPECT_EQ(per_sampler, (std::map<std::string, int>{{"flow", 500}, {"proxy", 500}})) << f;
+  }
   // config.json records what the method name's suffixes resolved to.
   std::ifstream cfg_in(dir / "config.json");
   const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
@@ -139,7 +155,19 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   c.methods = {"npe", "jeffreys"};
   c.seeds = {0, 1};
   c.observations = {1, 2};
-  ex::report_sbi_benchmark(c, out.string());
+  c.pair_budgets = {100, 1000};
+  // The first seed's samples of the first observation that has them go to samples_two_moons_100.csv.
+  std::ofstream(out / "runs" / "two_moons__100__npe__s0" / "samples_obs_2.csv") << "sampler,theta_1,theta_2\nflow,1,2\n";
+  std::ofstream(out / "runs" / "two_moons__100__jeffreys__s0" / "samples_obs_2.csv")
+      << "sampler,theta_1,theta_2\nflow,3,4\nproxy,5,6\n";
+  std::ofstream(out / "runs" / "two_moons__100__npe__s1" / "samples_obs_1.csv") << "sampler,theta_1,theta_2\nflow,7,8\n";
+  const auto written = ex::report_sbi_benchmark(c, out.string());
+  EXPECT_EQ(written, (std::vector<std::string>{"results.csv", "results.md", "samples_two_moons_100.csv"}));
+  {
+    std::ifstream pairs(out / "samples_two_moons_100.csv");
+    const std::string text((std::istreambuf_iterator<char>(pairs)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "method,sampler,observation,theta_1,theta_2\nnpe,flow,2,1,2\njeffreys,flow,2,3,4\njeffreys,proxy,2,5,6\n");
+  }
   std::ifstream in(out / "results.md");
   const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(md.find("| two_moons | 100 | – | 0.800 ± 0.141 (2) | 0.600 (1) |"), std::string::npos) << md;

@@ -19,6 +19,14 @@ struct TermsRequest {
   bool reverse = true;  ///< R
   /// Flow samples M (unconditional), or K per context row (conditional).
   int64_t flow_samples = 256;
+  /// Data parallel: the batch passed is rows [row_begin, row_begin + B) of a step's batch of `rows`
+  /// over all processes (0: this process has the whole batch), and, unconditionally, its flow
+  /// samples are [sample_begin, sample_end) of the M. Every process draws the one noise of the whole
+  /// step and transforms its slice, so together they compute what one process does on the whole batch.
+  struct Share {
+    int64_t rows = 0, row_begin = 0;
+    int64_t sample_begin = 0, sample_end = 0;
+  } share;
 };
 
 struct Terms {
@@ -28,6 +36,12 @@ struct Terms {
   torch::Tensor log_z;
   /// Mean effective sample size of the importance weights (0 when not computed), out of `flow_samples`.
   double ess = 0;
+  /// The pieces that shards combine (P = P_data + log_z, R = R_samples + log_z): means over this
+  /// shard's data rows and flow samples, with their graphs. Unconditional: log_w_lse (with its graph
+  /// to ψ) and log_w2_lse are logsumexp of this shard's log-weights and of twice them, since
+  /// log Ẑ over all shards is a log-sum-exp across them, not a mean.
+  torch::Tensor P_data, R_samples, log_w_lse;
+  double log_w2_lse = 0;
 };
 
 /// `x`: data batch [B, D]; `context`: [B, C] or undefined. Conditional: K flow samples per context

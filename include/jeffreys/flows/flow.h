@@ -35,6 +35,12 @@ class FlowImpl : public torch::nn::Module {
   /// draws as sample_and_log_prob(k * B, context.repeat({k, 1})), but the embedding runs on B rows.
   std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob_per_context(
       int64_t k, const torch::Tensor& context, c10::optional<at::Generator> generator = c10::nullopt);
+  /// The same two from given standard-normal draws `z` ([n, D]; per context: [k * B, D], row j*B + i
+  /// for context i): data-parallel ranks each transform their slice of one shared draw.
+  std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob_from_noise(const torch::Tensor& z,
+                                                                         const torch::Tensor& context = {});
+  std::pair<torch::Tensor, torch::Tensor> sample_and_log_prob_per_context_from_noise(const torch::Tensor& z,
+                                                                                     const torch::Tensor& context);
   /// x -> z through every transform: {z, log|det dz/dx|}.
   transforms::TransformResult forward(const torch::Tensor& x, const torch::Tensor& context = {});
   /// z -> x: {x, log|det dx/dz|}.

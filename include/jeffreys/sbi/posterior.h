@@ -14,6 +14,10 @@
 
 #include "jeffreys/constrained/formulation.h"
 
+namespace jeffreys::distributed {
+class Communicator;
+}
+
 namespace jeffreys::sbi {
 
 struct PosteriorOptions {
@@ -64,6 +68,11 @@ class PosteriorEstimator {
   ~PosteriorEstimator();
   PosteriorEstimator(const PosteriorEstimator&) = delete;
   PosteriorEstimator& operator=(const PosteriorEstimator&) = delete;
+
+  /// Data parallel: every rank calls train with the same pairs (same seed, same simulations) and
+  /// computes its block of each batch (trainer.h's set_communicator); every rank ends with the same
+  /// models. A last batch of an epoch with fewer pairs than ranks is skipped.
+  void set_communicator(std::shared_ptr<distributed::Communicator> communicator);
 
   /// Trains on pairs θ [n, dim θ], x [n, dim x] (rows with a non-finite x are dropped first).
   /// Throws train::TrainingDiverged on NaN or divergence.

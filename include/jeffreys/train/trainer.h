@@ -19,6 +19,10 @@
 #include "jeffreys/train/schedule.h"
 #include "jeffreys/train/step_trainer.h"
 
+namespace jeffreys::distributed {
+class Communicator;
+}
+
 namespace jeffreys::train {
 
 struct OptimizerOptions {
@@ -55,6 +59,13 @@ class Trainer : public StepTrainer {
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
 
+  /// Data parallel: from now on every rank passes the same whole batch to step (step_on: the same
+  /// data; its generator draws the same indices everywhere) and computes its block of the rows and
+  /// of the flow samples; the term estimates and the gradients are reduced, so every rank holds the
+  /// same parameters and duals, and N ranks compute what one process would. Copies rank 0's
+  /// parameters to every rank. batch_size must be at least the number of ranks.
+  void set_communicator(std::shared_ptr<distributed::Communicator> communicator);
+
   /// Zeroes and fills the flat gradient buffers from one batch; throws TrainingDiverged.
   StepEstimates compute_gradients(const torch::Tensor& x, const torch::Tensor& context = {});
   /// Clips, takes the Adam steps, updates slacks and duals, advances the step counter.
@@ -88,6 +99,9 @@ class Trainer : public StepTrainer {
 
  private:
   void check(const std::string& term, double value) const;
+  /// compute_gradients across ranks (set_communicator with more than one rank).
+  StepEstimates compute_gradients_shared(const torch::Tensor& x, const torch::Tensor& context);
+  std::shared_ptr<distributed::Communicator> comm_;
   flows::Flow flow_;
   energy::EnergyPtr energy_;
   constrained::PrimalDual primal_dual_;
