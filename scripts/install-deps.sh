@@ -2,7 +2,7 @@
 # Installs the Debian packages this project needs, only those missing (Debian 12).
 # Usage: scripts/install-deps.sh [--fuzz]     (--fuzz adds clang-14 and its libFuzzer runtime)
 set -eu
-PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev zlib1g-dev dataset-fashion-mnist"
+PKGS="cmake make g++ libtorch-dev libopenblas0-pthread libgtest-dev libbenchmark-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev libstb-dev libboost-dev zlib1g-dev libgloo-dev dataset-fashion-mnist"
 # The Python package, its tests and the report figures (python3-torch is the same libtorch1.13 as
 # libtorch-dev; make bench runs the PyTorch reference on it).
 PKGS="$PKGS pybind11-dev python3-dev python3-torch python3-pytest python3-numpy python3-matplotlib"

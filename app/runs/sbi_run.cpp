@@ -152,7 +152,8 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
                       {"lr_proxy", p.lr_proxy}, {"batch_size", p.batch_size},
                       {"validation_fraction", p.validation_fraction}, {"patience", p.patience},
                       {"max_epochs", p.max_epochs}, {"flow_samples", p.flow_samples},
-                      {"embedding_features", p.embedding_features}, {"embedding_hidden", p.embedding_hidden}};
+                      {"embedding_features", p.embedding_features}, {"embedding_hidden", p.embedding_hidden},
+                      {"proxy_contexts", p.proxy_contexts}};
   nlohmann::json f;
   for (const auto& t : estimator.formulation().objective) f["objective"][t.term] = t.weight;
   for (const auto& c : estimator.formulation().constraints)

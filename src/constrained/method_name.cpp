@@ -38,6 +38,11 @@ MethodName parse_method_name(const std::string& method) {
     if (e != std::floor(e) || e < 1) throw std::invalid_argument("method '" + method + "': -E needs an integer >= 1");
     m.embedding = static_cast<int64_t>(e);
   }
+  double rows = 0;
+  if (number_suffix('S', rows)) {
+    if (rows != std::floor(rows) || rows < 1) throw std::invalid_argument("method '" + method + "': -S needs an integer >= 1");
+    m.proxy_rows = static_cast<int64_t>(rows);
+  }
   if (number_suffix('K', k)) {
     if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
     m.flow_samples = static_cast<int64_t>(k);

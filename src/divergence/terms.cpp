@@ -7,46 +7,80 @@
 #include "jeffreys/divergence/importance.h"
 
 namespace jeffreys::divergence {
+namespace {
+/// Block `rank` of `ranks` of n items: [rank n / ranks, (rank + 1) n / ranks).
+std::pair<int64_t, int64_t> block_of(int64_t n, int64_t rank, int64_t ranks) {
+  return {rank * n / ranks, (rank + 1) * n / ranks};
+}
+}  // namespace
 
-Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const torch::Tensor& x,
-                     const torch::Tensor& context, const TermsRequest& req, c10::optional<at::Generator> generator) {
+Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const torch::Tensor& x_all,
+                     const torch::Tensor& context_all, const TermsRequest& req, c10::optional<at::Generator> generator) {
   TORCH_CHECK(req.flow_samples >= 1, "jeffreys_terms: flow_samples must be >= 1");
+  TORCH_CHECK(req.ranks >= 1 && req.rank >= 0 && req.rank < req.ranks, "jeffreys_terms: bad rank ", req.rank, " of ",
+              req.ranks);
   const bool needs_proxy = req.proxy || req.reverse;
   TORCH_CHECK(!needs_proxy || energy != nullptr, "jeffreys_terms: P and R need an energy model");
+  const bool conditional = context_all.defined();
+  const int64_t rows = x_all.size(0), K = req.flow_samples;
+  TORCH_CHECK(rows >= req.ranks, "jeffreys_terms: a batch of ", rows, " rows for ", req.ranks, " processes");
   Terms t;
   // F first: the first data batch a flow sees initialises its ActNorm layers.
-  if (req.forward) t.F = -flow.log_prob(x, context).mean();
+  const auto [f0, f1] = block_of(rows, req.rank, req.ranks);
+  t.data_share = static_cast<double>(f1 - f0) / static_cast<double>(rows);
+  auto block = [&](const torch::Tensor& v, int64_t a, int64_t b) {
+    return !v.defined() || (a == 0 && b == v.size(0)) ? v : v.narrow(0, a, b - a);
+  };
+  const auto x_f = block(x_all, f0, f1), context_f = block(context_all, f0, f1);
+  if (req.forward) t.F = -flow.log_prob(x_f, context_f).mean();
   if (!needs_proxy) return t;
 
+  // The rows and flow samples behind P, R and log Ẑ: conditionally K samples for each of the proxy
+  // rows (all rows, or a random subset), this process's block of them; unconditionally M samples,
+  // this process's block, and its block of the data rows for P.
+  torch::Tensor x, context, z;
+  if (conditional) {
+    torch::Tensor chosen;  // undefined: every row, in order
+    int64_t S = rows;
+    if (req.proxy_rows > 0 && req.proxy_rows < rows) {
+      S = req.proxy_rows;
+      chosen = torch::randperm(rows, generator, torch::TensorOptions().dtype(torch::kLong).device(x_all.device()))
+                   .narrow(0, 0, S);
+    }
+    const auto [p0, p1] = block_of(S, req.rank, req.ranks);
+    t.proxy_share = t.sample_share = static_cast<double>(p1 - p0) / static_cast<double>(S);
+    // Row k*S + j of the whole draw is sample k of proxy row j.
+    z = torch::randn({K * S, flow.features()}, generator, flow.tensor_options());
+    if (p1 == p0) {
+      t.proxy_share = t.sample_share = 0;
+      return t;
+    }
+    if (p0 > 0 || p1 < S) z = z.view({K, S, -1}).narrow(1, p0, p1 - p0).reshape({K * (p1 - p0), -1});
+    if (chosen.defined()) {
+      auto mine = chosen.narrow(0, p0, p1 - p0);
+      x = x_all.index_select(0, mine);
+      context = context_all.index_select(0, mine);
+    } else {
+      x = block(x_all, p0, p1);
+      context = block(context_all, p0, p1);
+    }
+  } else {
+    const auto [s0, s1] = block_of(K, req.rank, req.ranks);
+    TORCH_CHECK(s1 > s0, "jeffreys_terms: ", K, " flow samples for ", req.ranks, " processes");
+    t.sample_share = static_cast<double>(s1 - s0) / static_cast<double>(K);
+    t.proxy_share = t.data_share;
+    z = torch::randn({K, flow.features()}, generator, flow.tensor_options());
+    if (s0 > 0 || s1 < K) z = z.narrow(0, s0, s1 - s0);
+    x = x_f;
+  }
   const int64_t B = x.size(0);
-  const bool conditional = context.defined();
-  const int64_t K = req.flow_samples;
-  const int64_t n = conditional ? K * B : K;
-  // Row k*B + i is the k-th sample for context i, so log-weights reshape to [K, B]. The per-context
-  // calls embed each context once (when the models embed contexts), not K times.
   auto energy_of = [&](const torch::Tensor& v) {
     return conditional ? energy->energy_per_context(v, context) : energy->energy(v);
   };
-  torch::Tensor y, log_py;
-  const auto& share = req.share;
-  if (share.rows == 0) {
-    std::tie(y, log_py) = conditional ? flow.sample_and_log_prob_per_context(K, context, generator)
-                                      : flow.sample_and_log_prob(n, {}, generator);
-  } else if (conditional) {
-    // Row k*rows + i of the whole draw is sample k of context i: this share's contexts are a block of i.
-    TORCH_CHECK(share.row_begin >= 0 && share.row_begin + B <= share.rows, "jeffreys_terms: rows [", share.row_begin,
-                ", ", share.row_begin + B, ") are not within the step's ", share.rows);
-    auto z = torch::randn({K * share.rows, flow.features()}, generator, flow.tensor_options());
-    z = z.view({K, share.rows, -1}).narrow(1, share.row_begin, B).reshape({K * B, -1});
-    std::tie(y, log_py) = flow.sample_and_log_prob_per_context_from_noise(z, context);
-  } else {
-    TORCH_CHECK(0 <= share.sample_begin && share.sample_begin < share.sample_end && share.sample_end <= K,
-                "jeffreys_terms: flow samples [", share.sample_begin, ", ", share.sample_end, ") are not within ", K);
-    auto z = torch::randn({K, flow.features()}, generator, flow.tensor_options());
-    std::tie(y, log_py) =
-        flow.sample_and_log_prob_from_noise(z.narrow(0, share.sample_begin, share.sample_end - share.sample_begin));
-  }
-  const int64_t n_local = y.size(0);
+  // The per-context calls embed each context once (when the models embed contexts), not K times.
+  auto [y, log_py] = conditional ? flow.sample_and_log_prob_per_context_from_noise(z, context)
+                                 : flow.sample_and_log_prob_from_noise(z);
+  const int64_t n = y.size(0);
 
   // One energy pass for everything ψ needs without θ: detached samples (log Ẑ) and the data (P),
   // the data being the (K+1)-th block of rows.
@@ -54,11 +88,12 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   torch::Tensor e_fixed, e_data;
   if (req.proxy) {
     auto both = energy_of(torch::cat({y_fixed, x}));
-    e_fixed = both.narrow(0, 0, n_local);
-    e_data = both.narrow(0, n_local, B);
+    e_fixed = both.narrow(0, 0, n);
+    e_data = both.narrow(0, n, B);
   } else {
     e_fixed = energy_of(y_fixed);
   }
+  // Conditionally row k*B + i is the k-th sample for context i, so log-weights reshape to [K, B].
   auto log_w = -e_fixed - log_py.detach();
   auto lz = log_z_from_log_weights(conditional ? log_w.view({K, B}) : log_w);
   t.log_z = lz.log_z.mean();

@@ -91,6 +91,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   s_->warm = spec.warm;
   if (spec.flow_samples > 0) options_.flow_samples = spec.flow_samples;
   if (spec.embedding > 0) options_.embedding_features = spec.embedding;
+  if (spec.proxy_rows > 0) options_.proxy_contexts = spec.proxy_rows;
   TORCH_CHECK(options_.embedding_features >= 0 && options_.embedding_hidden >= 1,
               "posterior: embedding_features must be >= 0 and embedding_hidden >= 1");
   s_->formulation.validate({"F", "P", "R"});
@@ -118,6 +119,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   s_->energy = models.energy;
   train::TrainerOptions o;
   o.flow_samples = options_.flow_samples;
+  o.proxy_rows = options_.proxy_contexts;
   o.main.adam.lr = options_.lr;
   o.proxy.adam.lr = options_.lr_proxy;
   o.seed = options_.seed;

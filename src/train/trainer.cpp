@@ -25,11 +25,13 @@ Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formul
   formulation.validate({"F", "P", "R"});
   TORCH_CHECK(options_.batch_size >= 1, "Trainer: batch_size must be >= 1");
   TORCH_CHECK(options_.flow_samples >= 1, "Trainer: flow_samples must be >= 1");
+  TORCH_CHECK(options_.proxy_rows >= 0, "Trainer: proxy_rows must be >= 0");
   TORCH_CHECK(options_.divergence_threshold > 0, "Trainer: divergence_threshold must be > 0");
   request_.forward = formulation.uses("F");
   request_.proxy = formulation.uses("P");
   request_.reverse = formulation.uses("R");
   request_.flow_samples = options_.flow_samples;
+  request_.proxy_rows = options_.proxy_rows;
   TORCH_CHECK(!formulation.uses_proxy() || energy_ != nullptr, "Trainer: method '", formulation.name,
               "' needs an energy model");
   main_params_ = FlatParameters(flow_->parameters());
@@ -60,45 +62,32 @@ void Trainer::set_communicator(std::shared_ptr<distributed::Communicator> commun
   if (proxy_params_.numel() > 0) comm_->broadcast(proxy_params_.values());
 }
 
-namespace {
-/// Rank r's block of n items split among `ranks`: [r n / ranks, (r + 1) n / ranks).
-std::pair<int64_t, int64_t> block_of(int64_t n, int64_t rank, int64_t ranks) {
-  return {rank * n / ranks, (rank + 1) * n / ranks};
-}
-}  // namespace
-
-StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x_all, const torch::Tensor& context_all) {
+StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const torch::Tensor& context) {
   const int64_t ranks = comm_->size(), rank = comm_->rank();
-  const bool conditional = context_all.defined();
-  const int64_t rows = x_all.size(0), M = request_.flow_samples;
-  const bool samples = request_.proxy || request_.reverse;
-  TORCH_CHECK(rows >= ranks, "data parallel: a step's batch of ", rows, " rows is smaller than the ", ranks, " ranks");
-  TORCH_CHECK(conditional || !samples || M >= ranks, "data parallel: train.flow_samples ", M, " is smaller than the ",
-              ranks, " ranks");
-  const auto [r0, r1] = block_of(rows, rank, ranks);
-  const auto [s0, s1] = block_of(M, rank, ranks);
+  const int64_t M = request_.flow_samples;
+  TORCH_CHECK(x.size(0) >= ranks, "data parallel: a step's batch of ", x.size(0), " rows is smaller than the ", ranks,
+              " ranks");
+  TORCH_CHECK(context.defined() || !(request_.proxy || request_.reverse) || M >= ranks,
+              "data parallel: train.flow_samples ", M, " is smaller than the ", ranks, " ranks");
   auto request = request_;
-  request.share = {rows, r0, s0, s1};
-  auto x = x_all.narrow(0, r0, r1 - r0);
-  auto context = conditional ? context_all.narrow(0, r0, r1 - r0) : torch::Tensor();
+  request.rank = rank;
+  request.ranks = ranks;
   auto t = divergence::jeffreys_terms(*flow_, energy_.get(), x, context, request, generator_);
 
-  // This rank's shares of the means: of the data rows, and of the flow samples (conditionally those
-  // follow the rows). Everything over all ranks comes from one all-reduce of the weighted pieces, plus
-  // each rank's log-sum-exp of its importance weights in its own slot, since log Ẑ over all samples is a
-  // log-sum-exp across ranks, not a mean.
-  const double row_share = static_cast<double>(r1 - r0) / static_cast<double>(rows);
-  const double sample_share = conditional ? row_share : static_cast<double>(s1 - s0) / static_cast<double>(M);
+  // Everything over all ranks from one all-reduce: each rank's pieces weighted by its share of their
+  // means, plus its log-sum-exp of its importance weights in its own slot (unconditional), since
+  // log Ẑ over all samples is a log-sum-exp across ranks, not a mean.
+  const double row_share = t.data_share, proxy_share = t.proxy_share, sample_share = t.sample_share;
   const int64_t kSums = 5;
   auto v = torch::zeros({kSums + 2 * ranks}, torch::kFloat64);
   auto put = [&](int64_t i, const torch::Tensor& piece, double share) {
     if (piece.defined()) v[i] = piece.item<double>() * share;
   };
   put(0, t.F, row_share);
-  put(1, t.P_data, row_share);
+  put(1, t.P_data, proxy_share);
   put(2, t.R_samples, sample_share);
-  put(3, t.log_z, row_share);  // conditional: the mean over contexts of log Ẑ(c)
-  v[4] = t.ess * row_share;
+  put(3, t.log_z, proxy_share);  // conditional: the mean over contexts of log Ẑ(c)
+  v[4] = t.ess * proxy_share;
   if (t.log_w_lse.defined()) {
     v[kSums + rank] = t.log_w_lse.item<double>();
     v[kSums + ranks + rank] = t.log_w2_lse;
@@ -121,9 +110,9 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x_all, cons
   StepEstimates est;
   est.step = step_;
   std::map<std::string, double> global;
-  if (t.F.defined()) global["F"] = a[0];
-  if (t.P.defined()) global["P"] = a[1] + log_z;
-  if (t.R.defined()) global["R"] = a[2] + log_z;
+  if (request_.forward) global["F"] = a[0];
+  if (request_.proxy) global["P"] = a[1] + log_z;
+  if (request_.reverse) global["R"] = a[2] + log_z;
   for (const auto& [name, value] : global) {
     est.terms[name] = value;
     check(name, value);
@@ -138,14 +127,15 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x_all, cons
   // This rank's stand-ins for the terms: weighted by its shares, so that the sum of their gradients
   // over the ranks is the gradient of the terms over the whole batch.
   std::map<std::string, torch::Tensor> local;
-  torch::Tensor log_z_part;
+  // A rank without proxy rows (a subset smaller than the ranks) contributes nothing to P and R.
+  torch::Tensor log_z_part, none = torch::zeros({}, flow_->tensor_options());
   if (t.log_w_lse.defined())
     log_z_part = t.log_w_lse * lse_share;
   else if (t.log_z.defined())
-    log_z_part = t.log_z * row_share;
-  if (t.F.defined()) local["F"] = t.F * row_share;
-  if (t.P.defined()) local["P"] = t.P_data * row_share + log_z_part;
-  if (t.R.defined()) local["R"] = t.R_samples * sample_share + log_z_part;
+    log_z_part = t.log_z * proxy_share;
+  if (request_.forward) local["F"] = t.F * row_share;
+  if (request_.proxy) local["P"] = t.P_data.defined() ? t.P_data * proxy_share + log_z_part : none;
+  if (request_.reverse) local["R"] = t.R_samples.defined() ? t.R_samples * sample_share + log_z_part : none;
   if (!primal_dual_.split_by_model()) {
     primal_dual_.lagrangian(local).backward();
   } else {

@@ -16,13 +16,14 @@ double weight_of(const cs::Formulation& f, const std::string& term) {
 }
 
 TEST(MethodName, PresetsSuffixesAndAliases) {
-  auto m = cs::parse_method_name("jeffreys-F10-K8-E16-warm");
+  auto m = cs::parse_method_name("jeffreys-F10-K8-S500-E16-warm");
   EXPECT_DOUBLE_EQ(weight_of(m.formulation, "F"), 10.0);
   EXPECT_EQ(m.flow_samples, 8);
   EXPECT_EQ(m.embedding, 16);
+  EXPECT_EQ(m.proxy_rows, 500);
   EXPECT_TRUE(m.warm);
   EXPECT_TRUE(m.conditional_only());
-  EXPECT_EQ(m.formulation.name, "jeffreys-F10-K8-E16-warm");
+  EXPECT_EQ(m.formulation.name, "jeffreys-F10-K8-S500-E16-warm");
   // Without suffixes: the preset itself.
   const auto plain = cs::parse_method_name("jeffreys");
   EXPECT_DOUBLE_EQ(weight_of(plain.formulation, "F"), weight_of(cs::formulation_by_name("jeffreys"), "F"));

@@ -42,12 +42,13 @@ int free_port() {
 struct Problem {
   std::string method;
   int64_t context_features = 0;  ///< 0: unconditional
+  int64_t proxy_rows = 0;        ///< conditional: P and R on this many random rows per step
   torch::Tensor data, context;
 };
 
-Problem problem(const std::string& method, int64_t context_features) {
+Problem problem(const std::string& method, int64_t context_features, int64_t proxy_rows = 0) {
   auto g = at::detail::createCPUGenerator(5);
-  Problem p{method, context_features, {}, {}};
+  Problem p{method, context_features, proxy_rows, {}, {}};
   if (context_features > 0) {
     p.context = torch::randn({300, context_features}, g, kD);
     p.data = p.context.narrow(1, 0, 2) * 0.5 + torch::randn({300, 2}, g, kD) * 0.3;
@@ -68,6 +69,7 @@ std::unique_ptr<tr::Trainer> make_trainer(const Problem& p, int64_t batch_size =
   tr::TrainerOptions o;
   o.batch_size = batch_size;
   o.flow_samples = p.context_features > 0 ? 4 : 64;  // K per context row, or M
+  o.proxy_rows = p.proxy_rows;
   o.main.adam.lr = 5e-3;
   o.proxy.adam.lr = 5e-3;
   o.main.clip_grad_norm = 10.0;
@@ -175,12 +177,12 @@ void expect_same_run(const State& ranked, const State& one, double tolerance) {
       EXPECT_NEAR(ranked.terms[s].at(k), v, tolerance * std::max(1.0, std::abs(v))) << "step " << s << " term " << k;
 }
 
-class DataParallel : public ::testing::TestWithParam<std::tuple<std::string, int64_t, int>> {};
+class DataParallel : public ::testing::TestWithParam<std::tuple<std::string, int64_t, int, int64_t>> {};
 
 TEST_P(DataParallel, RanksWithTheirShareOfTheBatchMatchOneProcessAfter50Steps) {
   at::set_num_threads(1);
-  const auto [method, context_features, ranks] = GetParam();
-  const auto p = problem(method, context_features);
+  const auto [method, context_features, ranks, proxy_rows] = GetParam();
+  const auto p = problem(method, context_features, proxy_rows);
   const auto one = train_one(p, 50);
   const auto ranked = train_ranks(p, ranks, 50);
   ASSERT_EQ(ranked.size(), static_cast<size_t>(ranks));
@@ -196,11 +198,13 @@ TEST_P(DataParallel, RanksWithTheirShareOfTheBatchMatchOneProcessAfter50Steps) {
   EXPECT_GT(relative_difference(state_of(*fresh), one), 1e-3);
 }
 
-// Batch 32 and 64 flow samples (or 4 per context): halves for 2 ranks, unequal blocks for 3.
+// Batch 32 and 64 flow samples (or 4 per context): halves for 2 ranks, unequal blocks for 3; P and R
+// on 10 random contexts of the 32 (blocks of 5, or 3, 3, 4).
 INSTANTIATE_TEST_SUITE_P(Methods, DataParallel,
-                         ::testing::Values(std::make_tuple("mle-flow", 0, 2), std::make_tuple("jeffreys", 0, 2),
-                                           std::make_tuple("jeffreys", 3, 2), std::make_tuple("three-dual", 0, 2),
-                                           std::make_tuple("jeffreys", 0, 3), std::make_tuple("jeffreys", 3, 3)));
+                         ::testing::Values(std::make_tuple("mle-flow", 0, 2, 0), std::make_tuple("jeffreys", 0, 2, 0),
+                                           std::make_tuple("jeffreys", 3, 2, 0), std::make_tuple("three-dual", 0, 2, 0),
+                                           std::make_tuple("jeffreys", 0, 3, 0), std::make_tuple("jeffreys", 3, 3, 0),
+                                           std::make_tuple("jeffreys", 3, 2, 10), std::make_tuple("jeffreys", 3, 3, 10)));
 
 TEST(DataParallelResume, ACheckpointOfTwoRanksResumesInOneProcess) {
   at::set_num_threads(1);

@@ -167,3 +167,44 @@ TEST(JeffreysTerms, ConditionalLogZIsMeanOfPerContextEstimates) {
   EXPECT_EQ(gradient_reach(t2.P, m.flow->parameters()), Grad::none);
   EXPECT_EQ(gradient_reach(t2.R, m.flow->parameters()), Grad::all);
 }
+
+namespace {
+
+TEST(JeffreysTerms, PAndROnARandomSubsetOfContextsAreUnbiasedAndFKeepsEveryRow) {
+  auto m = make_models(/*context=*/2);
+  auto g0 = at::detail::createCPUGenerator(3);
+  const int64_t B = 24;
+  auto context = torch::randn({B, 2}, g0, kD);
+  auto x = context * 0.5 + torch::randn({B, 2}, g0, kD) * 0.3;
+  dv::TermsRequest all;
+  all.flow_samples = 32;
+  dv::TermsRequest some = all;
+  some.proxy_rows = 6;
+  torch::NoGradGuard no_grad;
+  // Averages over independent draws: the subset's P and R have the full batch's expectation.
+  const int draws = 400;
+  std::vector<double> p_all, r_all, p_some, r_some;
+  auto gen = at::detail::createCPUGenerator(17);
+  for (int i = 0; i < draws; ++i) {
+    auto a = dv::jeffreys_terms(*m.flow, m.energy.get(), x, context, all, gen);
+    auto s = dv::jeffreys_terms(*m.flow, m.energy.get(), x, context, some, gen);
+    // F is computed on every row either way.
+    EXPECT_DOUBLE_EQ(s.F.item<double>(), a.F.item<double>());
+    p_all.push_back(a.P.item<double>());
+    r_all.push_back(a.R.item<double>());
+    p_some.push_back(s.P.item<double>());
+    r_some.push_back(s.R.item<double>());
+  }
+  auto mean_se = [](const std::vector<double>& v) {
+    auto t = torch::tensor(v, kD);
+    return std::make_pair(t.mean().item<double>(), t.std().item<double>() / std::sqrt(static_cast<double>(v.size())));
+  };
+  for (auto [full, part] : {std::make_pair(mean_se(p_all), mean_se(p_some)), std::make_pair(mean_se(r_all), mean_se(r_some))}) {
+    const double se = std::sqrt(full.second * full.second + part.second * part.second);
+    EXPECT_LT(std::abs(full.first - part.first), 4 * se) << full.first << " vs " << part.first << " (se " << se << ")";
+    // The subset is noisier (6 of 24 contexts), which is why its mean needed the draws.
+    EXPECT_GT(part.second, full.second);
+  }
+}
+
+}  // namespace

@@ -1,11 +1,11 @@
 #pragma once
 /// The one grammar of method names, used by `jeffreys train`, `jeffreys sbi`, the studies and the
-/// library's posterior estimator alike: "<preset>[-F<w>][-K<k>][-E<n>][-warm]", plus "npe" (an
-/// alias of mle-flow, sbi's name for it) and "wgan-gp" (the adversarial baseline, no formulation).
+/// library's posterior estimator alike: "<preset>[-F<w>][-K<k>][-S<n>][-E<n>][-warm]", plus "npe"
+/// (an alias of mle-flow, sbi's name for it) and "wgan-gp" (the adversarial baseline, no formulation).
 /// -F<w> sets the forward term's weight (METHOD.md section 7: the knob that matters most), -K<k> the
-/// flow samples per context, -E<n> a learned context embedding of n features, -warm trains F and P
-/// first and switches the reverse term on when that stops improving (the last three: conditional
-/// training, sbi::PosteriorOptions).
+/// flow samples per context, -S<n> computes P and R on n random contexts of each batch (F on all),
+/// -E<n> a learned context embedding of n features, -warm trains F and P first and switches the
+/// reverse term on when that stops improving (the last four: conditional training, sbi::PosteriorOptions).
 #include <cstdint>
 #include <string>
 
@@ -21,9 +21,10 @@ struct MethodName {
   bool forward_weighted = false;
   int64_t flow_samples = 0;  ///< -K<k>; 0: not given
   int64_t embedding = 0;     ///< -E<n>; 0: not given
+  int64_t proxy_rows = 0;    ///< -S<n>; 0: not given
   bool warm = false;         ///< -warm
-  /// Whether a suffix only conditional training knows (-K, -E, -warm) was given.
-  bool conditional_only() const { return flow_samples > 0 || embedding > 0 || warm; }
+  /// Whether a suffix only conditional training knows (-K, -S, -E, -warm) was given.
+  bool conditional_only() const { return flow_samples > 0 || embedding > 0 || proxy_rows > 0 || warm; }
 };
 
 /// Parses a method name; throws std::invalid_argument naming the method and, for an unknown

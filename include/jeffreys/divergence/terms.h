@@ -19,14 +19,14 @@ struct TermsRequest {
   bool reverse = true;  ///< R
   /// Flow samples M (unconditional), or K per context row (conditional).
   int64_t flow_samples = 256;
-  /// Data parallel: the batch passed is rows [row_begin, row_begin + B) of a step's batch of `rows`
-  /// over all processes (0: this process has the whole batch), and, unconditionally, its flow
-  /// samples are [sample_begin, sample_end) of the M. Every process draws the one noise of the whole
-  /// step and transforms its slice, so together they compute what one process does on the whole batch.
-  struct Share {
-    int64_t rows = 0, row_begin = 0;
-    int64_t sample_begin = 0, sample_end = 0;
-  } share;
+  /// Conditional: P and R (and log Ẑ) on this many of the batch's rows, drawn at random each step
+  /// (an unbiased estimate of the batch mean; F keeps every row). 0: every row.
+  int64_t proxy_rows = 0;
+  /// Data parallel: this process computes block `rank` of `ranks` of every mean. Each process is
+  /// given the whole step's batch and draws the one noise of the whole step, then takes its block
+  /// of the rows (of the proxy rows, of the flow samples), so that together the processes compute
+  /// what one process does; Terms says what share of each mean this process's pieces are.
+  int64_t rank = 0, ranks = 1;
 };
 
 struct Terms {
@@ -36,12 +36,15 @@ struct Terms {
   torch::Tensor log_z;
   /// Mean effective sample size of the importance weights (0 when not computed), out of `flow_samples`.
   double ess = 0;
-  /// The pieces that shards combine (P = P_data + log_z, R = R_samples + log_z): means over this
-  /// shard's data rows and flow samples, with their graphs. Unconditional: log_w_lse (with its graph
-  /// to ψ) and log_w2_lse are logsumexp of this shard's log-weights and of twice them, since
-  /// log Ẑ over all shards is a log-sum-exp across them, not a mean.
+  /// The pieces that processes combine (P = P_data + log_z, R = R_samples + log_z): means over this
+  /// process's rows and flow samples, with their graphs (undefined when it has no proxy rows).
+  /// Unconditional: log_w_lse (with its graph to ψ) and log_w2_lse are logsumexp of this process's
+  /// log-weights and of twice them, since log Ẑ over all processes is a log-sum-exp across them.
   torch::Tensor P_data, R_samples, log_w_lse;
   double log_w2_lse = 0;
+  /// This process's share of the rows behind F, of the rows behind P, R and log Ẑ (conditional),
+  /// and of the flow samples behind R (all 1 for one process).
+  double data_share = 1, proxy_share = 1, sample_share = 1;
 };
 
 /// `x`: data batch [B, D]; `context`: [B, C] or undefined. Conditional: K flow samples per context

@@ -22,8 +22,8 @@ namespace jeffreys::sbi {
 
 struct PosteriorOptions {
   /// A method name of constrained::parse_method_name (constrained/method_name.h), the grammar every
-  /// command shares: "<preset>[-F<w>][-K<k>][-E<n>][-warm]", "npe" for "mle-flow". -K<k> sets
-  /// flow_samples, -E<n> embedding_features; -warm trains F and P until the stopping rule first
+  /// command shares: "<preset>[-F<w>][-K<k>][-S<n>][-E<n>][-warm]", "npe" for "mle-flow". -K<k> sets
+  /// flow_samples, -S<n> proxy_contexts, -E<n> embedding_features; -warm trains F and P until the stopping rule first
   /// fires, then restarts from that best state with the full formulation (the reverse term switched
   /// on once the proxy fits). Or a custom formulation.
   std::string method = "npe";
@@ -45,6 +45,9 @@ struct PosteriorOptions {
   int64_t max_epochs = 5000;
   /// K flow samples per context for log Ẑ(x) and R (joint methods only).
   int64_t flow_samples = 16;
+  /// P and R (with their K samples each) on this many random contexts of each batch, F on all: an
+  /// unbiased estimate at a fraction of the cost (-S<n>; 0: every context).
+  int64_t proxy_contexts = 0;
   uint64_t seed = 0;
 };
 

@@ -36,6 +36,8 @@ struct TrainerOptions {
   int64_t batch_size = 256;
   /// M flow samples (unconditional) or K per context row (conditional) for log Ẑ and R.
   int64_t flow_samples = divergence::TermsRequest().flow_samples;
+  /// Conditional: P and R on this many random rows of each batch (F on all); 0: every row.
+  int64_t proxy_rows = 0;
   OptimizerOptions main{}, proxy{};
   /// A term whose magnitude exceeds this stops training (as do NaN and infinity).
   double divergence_threshold = 1e8;
