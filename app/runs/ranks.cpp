@@ -19,10 +19,8 @@
 #include "jeffreys/distributed/communicator.h"
 
 namespace jeffreys::app {
-namespace {
 
-/// A port nobody listens on now (the kernel's choice), for rank 0's TCPStore.
-int free_port() {
+int free_local_port() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) throw std::runtime_error(std::string("cannot open a socket: ") + std::strerror(errno));
   sockaddr_in a{};
@@ -36,6 +34,8 @@ int free_port() {
   if (!ok) throw std::runtime_error(std::string("cannot find a free port: ") + std::strerror(errno));
   return ntohs(a.sin_port);
 }
+
+namespace {
 
 std::string describe(int status) {
   if (WIFSIGNALED(status)) {
@@ -57,7 +57,7 @@ int blame_order(int status) {
 int launch_local_ranks(const std::string& executable, const std::vector<std::string>& args, int nproc,
                        std::ostream& err) {
   if (nproc < 1) throw std::invalid_argument("--nproc must be >= 1");
-  const int port = free_port();
+  const int port = free_local_port();
   const pid_t parent = ::getpid();
   std::map<pid_t, int> rank_of;
   std::vector<std::string> argv_s = {executable};

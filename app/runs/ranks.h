@@ -25,6 +25,9 @@ constexpr int kCommunicationExitCode = 4;
 int launch_local_ranks(const std::string& executable, const std::vector<std::string>& args, int nproc,
                        std::ostream& err);
 
+/// A TCP port on the loopback interface that nobody listens on now (the kernel's choice).
+int free_local_port();
+
 /// This process's place among the run's ranks, from the environment: null for a single process.
 /// `device` chooses the backend (Gloo on CPU, NCCL on CUDA where built in).
 std::shared_ptr<distributed::Communicator> join_ranks(const std::string& device, std::chrono::seconds timeout);

@@ -3,9 +3,7 @@
 // with an error naming it, and the folder resumes in one process.
 #include <gtest/gtest.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -19,6 +17,7 @@
 #include <sstream>
 #include <thread>
 
+#include "app/runs/ranks.h"
 #include "support/kill_sweep.h"
 
 namespace fs = std::filesystem;
@@ -98,17 +97,6 @@ std::map<std::string, std::vector<double>> metrics(const fs::path& dir) {
   return out;
 }
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 void expect_close(const std::map<std::string, std::vector<double>>& a, const std::map<std::string, std::vector<double>>& b,
                   double tolerance) {
@@ -139,7 +127,7 @@ TEST(DataParallelCli, TwoProcessesTrainTheSameRunAsOneAndATorchrunLaunchTheSameA
   EXPECT_EQ(read_text(d / "two" / "config.toml"), read_text(d / "one" / "config.toml"));
 
   // Two processes started by hand with torchrun's variables: the same run as --nproc 2, bit for bit.
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(jeffreys::app::free_local_port());
   std::vector<Child> ranks;
   for (int r = 0; r < 2; ++r)
     ranks.push_back(start(train_args(d / "env", 40),

@@ -2,14 +2,13 @@
 // computes with batch B, in float64 to 1e-10, for maximum likelihood and the joint method (unconditional and
 // conditional); every rank holds the same duals; a checkpoint of N ranks resumes with one.
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <unistd.h>
 #include <torch/torch.h>
 
 #include <filesystem>
 #include <thread>
 
+#include "app/runs/ranks.h"
 #include "jeffreys/constrained/formulation.h"
 #include "jeffreys/distributed/communicator.h"
 #include "jeffreys/energy/energy.h"
@@ -27,17 +26,6 @@ namespace {
 
 const auto kD = torch::TensorOptions().dtype(torch::kDouble);
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
 
 struct Problem {
   std::string method;
@@ -120,7 +108,7 @@ std::vector<State> train_ranks(const Problem& p, int ranks, int steps,
                                const std::function<void(tr::Trainer&)>& after = {}) {
   std::vector<std::unique_ptr<tr::Trainer>> trainers;
   for (int r = 0; r < ranks; ++r) trainers.push_back(make_trainer(p));
-  const int port = free_port();
+  const int port = jeffreys::app::free_local_port();
   std::vector<State> out(ranks);
   std::vector<std::string> errors(ranks);
   std::vector<std::thread> threads;
@@ -259,7 +247,7 @@ TEST(DataParallelSbi, TwoRanksTrainTheSamePosteriorAsOneProcess) {
   const auto report = one.train(theta, x);
   const auto expected = one.log_prob(probe, x_o);
 
-  const int port = free_port();
+  const int port = jeffreys::app::free_local_port();
   std::vector<torch::Tensor> got(2);
   std::vector<std::string> errors(2);
   std::vector<std::unique_ptr<jeffreys::sbi::PosteriorEstimator>> ranks;
@@ -291,7 +279,7 @@ TEST(DataParallelSbi, TwoRanksTrainTheSamePosteriorAsOneProcess) {
 TEST(DataParallelErrors, ABatchSmallerThanTheRanksIsRefused) {
   const auto p = problem("mle-flow", 0);
   std::vector<std::string> errors(3);
-  const int port = free_port();
+  const int port = jeffreys::app::free_local_port();
   std::vector<std::thread> threads;
   std::vector<std::unique_ptr<tr::Trainer>> trainers;
   for (int r = 0; r < 3; ++r) trainers.push_back(make_trainer(p, 2));
@@ -316,7 +304,7 @@ TEST(DataParallelErrors, ARankWhosePeerIsGoneFailsWithinTheTimeoutNamingItself) 
   // Rank 1 never arrives: rank 0 cannot even form the group, and says so in one error.
   dist::LaunchEnvironment env;
   env.world_size = 2;
-  env.master_port = free_port();
+  env.master_port = jeffreys::app::free_local_port();
   const auto t0 = std::chrono::steady_clock::now();
   try {
     dist::Communicator::connect(env, "gloo", std::chrono::seconds(2));
