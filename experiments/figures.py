@@ -141,18 +141,19 @@ def band(ax, steps, by_seed, column, color, label, ls="-"):
     return m
 
 
-def clip_outliers(ax, values, off_names):
-    """A diverging arm (WGAN-GP at lr 1e-3 reaches thousands of nats) would flatten the rest: clip and say so."""
-    flat = sorted(v for v in values if math.isfinite(v))
+def clip_outliers(ax, by_name):
+    """An overfitting or diverging arm (maximum likelihood on 200 points, WGAN-GP) would flatten the rest:
+    clip the axis and name what runs off it."""
+    flat = sorted(v for values in by_name.values() for v in values if math.isfinite(v))
     if not flat:
         return
     median = flat[len(flat) // 2]
     top = median + 3 * max(0.5, median - flat[0])
     if flat[-1] > top:
         ax.set_ylim(flat[0] - 0.3, top)
-        if off_names:
-            ax.text(0.98, 0.97, "clipped: " + ", ".join(off_names), transform=ax.transAxes, va="top", ha="right",
-                    fontsize=6)
+        off = [name for name, values in by_name.items() if any(math.isfinite(v) and v > top for v in values)]
+        ax.text(0.98, 0.97, "off scale: " + ", ".join(off), transform=ax.transAxes, va="top", ha="right", fontsize=6,
+                bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
 
 def small_data_curves():
@@ -178,18 +179,18 @@ def small_data_curves():
     for i_n, n in enumerate(sizes):
         for i_d, dataset in enumerate(datasets):
             ax = axes[i_n][i_d]
-            values = []
+            values = {}
             for i, arm in enumerate(arms):
                 got = curve_stats(table, lambda r: r["arm"] == arm and r["dataset"] == dataset
                                   and int(r["n_train"]) == n and r["lr"] == lr_of.get(arm))
                 if not got:
                     continue
                 steps, by_seed = got
-                values += band(ax, steps, by_seed, "nll_flow", f"C{all_arms.index(arm) if arm in all_arms else i}",
-                               f"{arm}, flow")
-                values += band(ax, steps, by_seed, "nll_proxy", f"C{all_arms.index(arm) if arm in all_arms else i}",
-                               f"{arm}, energy model", ls="--")
-            clip_outliers(ax, values, [])
+                colour = f"C{all_arms.index(arm) if arm in all_arms else i}"
+                values[arm] = band(ax, steps, by_seed, "nll_flow", colour, f"{arm}, flow")
+                values[arm + " (energy)"] = band(ax, steps, by_seed, "nll_proxy", colour, f"{arm}, energy model",
+                                                 ls="--")
+            clip_outliers(ax, values)
             if i_n == 0:
                 ax.set_title(dataset)
             if i_d == 0:
