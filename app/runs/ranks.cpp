@@ -100,20 +100,20 @@ int launch_local_ranks(const std::string& executable, const std::vector<std::str
     return true;
   };
   while (running > 0 && failed.empty()) reap(0);
+  // Reaps the ranks that end within `tenths` tenths of a second.
+  auto reap_for = [&](int tenths) {
+    for (int i = 0; i < tenths && running > 0; ++i) {
+      while (running > 0 && reap(WNOHANG)) {
+      }
+      if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  };
   if (!failed.empty() && running > 0) {
     // The others fail within moments when a peer's connection closes: a short grace period lets the
     // rank that failed first be told apart from those that only lost it.
-    for (int i = 0; i < 30 && running > 0; ++i) {
-      while (running > 0 && reap(WNOHANG)) {
-      }
-      if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    reap_for(30);
     for (const auto& [pid, r] : rank_of) ::kill(pid, SIGTERM);
-    for (int i = 0; i < 100 && running > 0; ++i) {
-      while (running > 0 && reap(WNOHANG)) {
-      }
-      if (running > 0) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
+    reap_for(100);
     for (const auto& [pid, r] : rank_of) ::kill(pid, SIGKILL);
     while (running > 0) reap(0);
   }

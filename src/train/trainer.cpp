@@ -136,31 +136,8 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const to
   if (request_.forward) local["F"] = t.F * row_share;
   if (request_.proxy) local["P"] = t.P_data.defined() ? t.P_data * proxy_share + log_z_part : none;
   if (request_.reverse) local["R"] = t.R_samples.defined() ? t.R_samples * sample_share + log_z_part : none;
-  if (!primal_dual_.split_by_model()) {
-    primal_dual_.lagrangian(local).backward();
-  } else {
-    auto loss_main = primal_dual_.lagrangian(local, constrained::Target::main);
-    auto loss_proxy = primal_dual_.lagrangian(local, constrained::Target::proxy);
-    torch::autograd::backward({loss_main}, {}, /*retain_graph=*/true, false, flow_->parameters());
-    if (proxy_params_.numel() > 0) torch::autograd::backward({loss_proxy}, {}, false, false, energy_->parameters());
-  }
-  torch::NoGradGuard g;
-  // One all-reduce for both models' flat gradient buffers: on a small step each collective's latency
-  // (about a millisecond for Gloo on two busy cores), not its bytes, is the cost.
-  if (main_params_.numel() > 0 && proxy_params_.numel() > 0) {
-    auto both = torch::cat({main_params_.grads(), proxy_params_.grads()});
-    comm_->all_reduce_sum(both);
-    main_params_.grads().copy_(both.narrow(0, 0, main_params_.numel()));
-    proxy_params_.grads().copy_(both.narrow(0, main_params_.numel(), proxy_params_.numel()));
-  } else if (main_params_.numel() > 0) {
-    comm_->all_reduce_sum(main_params_.grads());
-  } else if (proxy_params_.numel() > 0) {
-    comm_->all_reduce_sum(proxy_params_.grads());
-  }
-  if (main_params_.numel() > 0) est.grad_norm_main = main_params_.grads().norm().item<double>();
-  if (proxy_params_.numel() > 0) est.grad_norm_proxy = proxy_params_.grads().norm().item<double>();
-  if (!std::isfinite(est.grad_norm_main)) throw TrainingDiverged(step_, "gradient of the main model", est.grad_norm_main, "not finite");
-  if (!std::isfinite(est.grad_norm_proxy)) throw TrainingDiverged(step_, "gradient of the proxy", est.grad_norm_proxy, "not finite");
+  backward(local);
+  finish_gradients(est);
   return est;
 }
 
@@ -190,26 +167,45 @@ StepEstimates Trainer::compute_gradients(const torch::Tensor& x, const torch::Te
   est.ess = t.ess;
   if (t.log_z.defined()) est.log_z = t.log_z.item<double>();
 
+  est.loss = backward(terms).item<double>();
+  finish_gradients(est);
+  return est;
+}
+
+torch::Tensor Trainer::backward(const std::map<std::string, torch::Tensor>& terms) {
   if (!primal_dual_.split_by_model()) {
     auto loss = primal_dual_.lagrangian(terms);
-    est.loss = loss.item<double>();
     loss.backward();
-  } else {
-    // A term weighted differently per model: one backward pass per model, each reaching only its parameters.
-    auto loss_main = primal_dual_.lagrangian(terms, constrained::Target::main);
-    auto loss_proxy = primal_dual_.lagrangian(terms, constrained::Target::proxy);
-    est.loss = loss_main.item<double>();
-    torch::autograd::backward({loss_main}, {}, /*retain_graph=*/true, false, flow_->parameters());
-    if (proxy_params_.numel() > 0) torch::autograd::backward({loss_proxy}, {}, false, false, energy_->parameters());
+    return loss;
   }
-  {
-    torch::NoGradGuard g;
-    if (main_params_.numel() > 0) est.grad_norm_main = main_params_.grads().norm().item<double>();
-    if (proxy_params_.numel() > 0) est.grad_norm_proxy = proxy_params_.grads().norm().item<double>();
+  // A term weighted differently per model: one backward pass per model, each reaching only its parameters.
+  auto loss_main = primal_dual_.lagrangian(terms, constrained::Target::main);
+  auto loss_proxy = primal_dual_.lagrangian(terms, constrained::Target::proxy);
+  torch::autograd::backward({loss_main}, {}, /*retain_graph=*/true, false, flow_->parameters());
+  if (proxy_params_.numel() > 0) torch::autograd::backward({loss_proxy}, {}, false, false, energy_->parameters());
+  return loss_main;
+}
+
+void Trainer::finish_gradients(StepEstimates& est) {
+  torch::NoGradGuard g;
+  if (comm_ && comm_->size() > 1) {
+    // One all-reduce for both models' flat gradient buffers: on a small step each collective's
+    // latency (about a millisecond for Gloo on two busy cores), not its bytes, is the cost.
+    if (main_params_.numel() > 0 && proxy_params_.numel() > 0) {
+      auto both = torch::cat({main_params_.grads(), proxy_params_.grads()});
+      comm_->all_reduce_sum(both);
+      main_params_.grads().copy_(both.narrow(0, 0, main_params_.numel()));
+      proxy_params_.grads().copy_(both.narrow(0, main_params_.numel(), proxy_params_.numel()));
+    } else if (main_params_.numel() > 0) {
+      comm_->all_reduce_sum(main_params_.grads());
+    } else if (proxy_params_.numel() > 0) {
+      comm_->all_reduce_sum(proxy_params_.grads());
+    }
   }
+  if (main_params_.numel() > 0) est.grad_norm_main = main_params_.grads().norm().item<double>();
+  if (proxy_params_.numel() > 0) est.grad_norm_proxy = proxy_params_.grads().norm().item<double>();
   if (!std::isfinite(est.grad_norm_main)) throw TrainingDiverged(step_, "gradient of the main model", est.grad_norm_main, "not finite");
   if (!std::isfinite(est.grad_norm_proxy)) throw TrainingDiverged(step_, "gradient of the proxy", est.grad_norm_proxy, "not finite");
-  return est;
 }
 
 void Trainer::apply(const StepEstimates& est) {

@@ -103,6 +103,11 @@ class Trainer : public StepTrainer {
   void check(const std::string& term, double value) const;
   /// compute_gradients across ranks (set_communicator with more than one rank).
   StepEstimates compute_gradients_shared(const torch::Tensor& x, const torch::Tensor& context);
+  /// Backward pass of the Lagrangian of `terms` (one per model when they weight a term differently);
+  /// returns the main model's loss.
+  torch::Tensor backward(const std::map<std::string, torch::Tensor>& terms);
+  /// Across ranks, sums the gradients; then their norms into `est`; throws TrainingDiverged if not finite.
+  void finish_gradients(StepEstimates& est);
   std::shared_ptr<distributed::Communicator> comm_;
   flows::Flow flow_;
   energy::EnergyPtr energy_;
