@@ -19,8 +19,9 @@ class Sbi : public Command {
                                       "bernoulli_glm, sir, lotka_volterra")->required();
     c->add_option("--budget", so_.budget, "simulations (default 1000)")->check(CLI::Range(10, 10000000));
     c->add_option("--method", so_.posterior.method,
-                  "npe (maximum likelihood), jeffreys, fixed-penalty, or another preset, with optional suffixes -F<w> "
-                  "(forward weight), -K<k> (flow samples per context), -E<n> (learned context embedding), -warm");
+                  "npe (maximum likelihood), jeffreys, paper, fixed-penalty, or another preset, with optional suffixes "
+                  "-F<w> (forward weight), -H (entropy-corrected levels), -W<c> (ESS/K >= c), -K<k> (flow samples per "
+                  "context), -S<n> (proxy contexts per batch), -E<n> (learned context embedding), -warm");
     c->add_option("--out", out_dir_, "run folder to create")->required();
     c->add_option("--observations", so_.observations,
                   "folder with obs_<k>/ like data/sbibm/<task>/ (default: the repository's data/sbibm/<task>, or "
@@ -36,6 +37,12 @@ class Sbi : public Command {
     c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
     c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
         ->check(CLI::Range(2, 20));
+    c->add_option("--oracle-every", so_.oracle_every,
+                  "oracle, not sbibm's protocol: C2ST every N epochs, the best epoch reported as flow-oracle / "
+                  "proxy-oracle (default 0: off)")
+        ->check(CLI::Range(int64_t{0}, int64_t{1000000}));
+    c->add_option("--oracle-samples", so_.oracle_samples, "draws per observation and sampler for the oracle (default 2000)")
+        ->check(CLI::Range(int64_t{10}, int64_t{100000}));
     parallel_.add_to(c);
     return c;
   }

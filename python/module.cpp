@@ -85,6 +85,9 @@ FitResult fit(const torch::Tensor& x, const c10::optional<torch::Tensor>& valida
     py::gil_scoped_release release;
     s = app::build_on(config, train_x, val);
   }
+  // The Python EnergyModel wraps a plain energy network; a tilted proxy (its flow included) has no wrapper yet.
+  if (s->energy && !std::dynamic_pointer_cast<energy::MLPEnergyImpl>(s->energy))
+    throw std::invalid_argument("a tilted proxy (method suffix -T) is not available from Python yet");
   FitResult out;
   const auto columns = s->trainer->columns();
   const int64_t steps = config.train.steps, every = std::max<int64_t>(1, config.train.log_every);
@@ -111,7 +114,7 @@ FitResult fit(const torch::Tensor& x, const c10::optional<torch::Tensor>& valida
     if (PyErr_CheckSignals() != 0) throw py::error_already_set();
   }
   out.flow = s->flow;
-  out.energy = s->energy;
+  out.energy = std::dynamic_pointer_cast<energy::MLPEnergyImpl>(s->energy);
   return out;
 }
 

@@ -144,15 +144,16 @@ void insert_override(toml::table& root, const std::string& text, std::map<std::s
 
 constrained::Constraint read_constraint(const Reader& r, const toml::table& t, const std::string& prefix) {
   constrained::Constraint c;
-  r.only(t, prefix, {"term", "level", "relative_to", "resilient", "slack_cost", "dual_lr", "dual_init"});
+  r.only(t, prefix, {"term", "level", "relative_to", "entropy_level", "resilient", "slack_cost", "dual_lr", "dual_init"});
   r.read(t, prefix, "term", c.term);
   r.read(t, prefix, "level", c.level);
   r.read(t, prefix, "relative_to", c.relative_to);
+  r.read(t, prefix, "entropy_level", c.entropy_level);
   r.read(t, prefix, "resilient", c.resilient);
   r.read(t, prefix, "slack_cost", c.slack_cost);
   r.read(t, prefix, "dual_lr", c.dual_lr);
   r.read(t, prefix, "dual_init", c.dual_init);
-  r.require(!c.term.empty(), &t, prefix, "term", "every constraint needs a term (F, P or R)");
+  r.require(!c.term.empty(), &t, prefix, "term", "every constraint needs a term (F, P, R or W)");
   return c;
 }
 
@@ -177,7 +178,8 @@ void read_method_structure(const Reader& r, const toml::table& t, Config& c) {
     c.method.custom_objective = true;
     for (const auto& [k, node] : *o) {
       const std::string term(k.str());
-      r.require(term == "F" || term == "P" || term == "R", o, "method.objective.", term, "unknown term (F, P or R)");
+      r.require(term == "F" || term == "P" || term == "R" || term == "W", o, "method.objective.", term,
+                "unknown term (F, P, R or W)");
       double w = 0;
       r.read(*o, "method.objective.", term, w);
       c.method.objective[term] = w;
@@ -199,7 +201,7 @@ void read_method_structure(const Reader& r, const toml::table& t, Config& c) {
       if (constrained::parse_method_name(c.method.name).conditional_only())
         r.fail("method.name", t.get("name") ? t.get("name") : &t,
                "-K, -E and -warm are suffixes of conditional training (jeffreys sbi); here set train.flow_samples");
-      c.method.formulation().validate({"F", "P", "R"});
+      c.method.formulation().validate(constrained::term_names());
     } catch (const std::invalid_argument& e) {
       r.fail("method", &t, std::string(e.what()) + " (or \"wgan-gp\")");
     }
@@ -274,7 +276,8 @@ std::string Config::to_toml() const {
       for (const auto& [term, w] : weights) o << term << " = " << toml_number(w) << "\n";
       for (const auto& c : f.constraints) {
         o << "\n[[method.constraints]]\nterm = " << toml_string(c.term) << "\nlevel = " << toml_number(c.level)
-          << "\nrelative_to = " << toml_string(c.relative_to) << "\nresilient = " << (c.resilient ? "true" : "false")
+          << "\nrelative_to = " << toml_string(c.relative_to) << (c.entropy_level ? "\nentropy_level = true" : "")
+          << "\nresilient = " << (c.resilient ? "true" : "false")
           << "\nslack_cost = " << toml_number(c.slack_cost) << "\ndual_lr = " << toml_number(c.dual_lr)
           << "\ndual_init = " << toml_number(c.dual_init) << "\n";
       }

@@ -234,8 +234,9 @@ std::string config_keys_markdown() {
     if (k.section == "wgan") o << " (only with `method.name = \"wgan-gp\"`)";
     o << " |\n";
     if (k.key() == "method.name") {
-      o << "| `method.objective` | the preset's | table `{F = w, P = w, R = w}` replacing the preset's objective |\n";
-      o << "| `[[method.constraints]]` | the preset's | `term`, `level` (0), `relative_to` (`\"\"`), `resilient` "
+      o << "| `method.objective` | the preset's | table `{F = w, P = w, R = w, W = w}` replacing the preset's objective |\n";
+      o << "| `[[method.constraints]]` | the preset's | `term` (F, P, R or W = log(M/ESS)), `level` (0), `relative_to` "
+           "(`\"\"`), `entropy_level` (false: add the data's entropy estimate to the level of F or P), `resilient` "
            "(true), `slack_cost` α (1), `dual_lr` η (0.01), `dual_init` λ0 (1); replaces the preset's constraints "
            "(`constraints = []` for none) |\n";
     }

@@ -55,6 +55,11 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
   } else if (writer) {
     folder.write_config(config);
     write_points_csv(s->train_x, folder.path("train_data.csv"));
+    if (s->data_entropy.n > 0) {
+      const auto& h = s->data_entropy;
+      nlohmann::json j = {{"estimator", "kozachenko-leonenko"}, {"value", h.value}, {"k", h.k}, {"n", h.n}, {"dims", h.dims}};
+      folder.write("data_entropy.json", j.dump(2) + "\n");
+    }
   }
   const auto& tc = config.train;
   const auto schedule = schedule_of(config.optim, tc.steps);

@@ -3,9 +3,11 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <iomanip>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
@@ -108,9 +110,36 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   std::vector<simulators::Observation> obs;
   for (int k : numbers) obs.push_back(simulators::read_observation(simulators::observation_folder(o.observations, k), *task));
   if (fs::exists(dir) && !fs::is_empty(dir)) throw std::runtime_error("output folder '" + dir + "' is not empty");
-  sbi::PosteriorEstimator estimator(task->parameter_dim(), task->data_dim(), o.posterior);
-  const std::string method_name = o.posterior.custom_formulation ? estimator.formulation().name : o.posterior.method;
+  if (o.oracle_every < 0 || o.oracle_samples < 10) throw std::invalid_argument("oracle_every must be >= 0 and oracle_samples >= 10");
   const bool writer = !o.communicator || o.communicator->rank() == 0;
+  // The oracle: the C2ST over training (rank 0 only; the other ranks wait at their next reduction).
+  struct OracleRow {
+    int64_t epoch;
+    std::string sampler;
+    int observation;
+    double c2st;
+  };
+  std::vector<OracleRow> oracle;
+  auto support = [&](const torch::Tensor& t) { return task->in_support(t); };
+  metrics::C2stOptions c2o;
+  c2o.folds(o.c2st_folds);
+  sbi::PosteriorOptions popts = o.posterior;
+  if (writer && o.oracle_every > 0) {
+    popts.epoch_hook_every = o.oracle_every;
+    popts.epoch_hook = [&](int64_t epoch, sbi::PosteriorEstimator& est) {
+      for (size_t i = 0; i < obs.size(); ++i) {
+        auto g = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(numbers[i]) + 7777ULL * epoch);
+        const auto& ref = obs[i].reference_posterior_samples;
+        auto r = ref.narrow(0, 0, std::min<int64_t>(o.oracle_samples, ref.size(0)));
+        oracle.push_back({epoch, "flow", numbers[i], metrics::c2st(est.sample(obs[i].observation, r.size(0), g, support), r, c2o)});
+        if (est.has_proxy())
+          oracle.push_back({epoch, "proxy", numbers[i],
+                            metrics::c2st(est.sample_proxy(obs[i].observation, r.size(0), o.proxy_proposals, g, support), r, c2o)});
+      }
+    };
+  }
+  sbi::PosteriorEstimator estimator(task->parameter_dim(), task->data_dim(), popts);
+  const std::string method_name = o.posterior.custom_formulation ? estimator.formulation().name : o.posterior.method;
   if (o.communicator && o.communicator->size() > 1) {
     estimator.set_communicator(o.communicator);
     // Every rank has checked the folder before rank 0 creates it.
@@ -142,6 +171,8 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   cfg["posterior_samples"] = o.posterior_samples;
   cfg["proxy_proposals"] = o.proxy_proposals;
   cfg["c2st_folds"] = o.c2st_folds;
+  cfg["oracle_every"] = o.oracle_every;
+  cfg["oracle_samples"] = o.oracle_samples;
   cfg["threads"] = o.threads;  // the summation order, hence the trajectory, depends on it
   // The estimator's options: the method name's suffixes (-K, -E) are resolved there.
   const auto& p = estimator.options();
@@ -158,6 +189,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   for (const auto& t : estimator.formulation().objective) f["objective"][t.term] = t.weight;
   for (const auto& c : estimator.formulation().constraints)
     f["constraints"].push_back({{"term", c.term}, {"relative_to", c.relative_to}, {"level", c.level},
+                                {"entropy_level", c.entropy_level},
                                 {"resilient", c.resilient}, {"slack_cost", c.slack_cost}, {"dual_lr", c.dual_lr},
                                 {"dual_init", c.dual_init}});
   cfg["formulation"] = f;
@@ -184,9 +216,6 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     write_file_atomically(dir + "/training.csv", csv.str());
   }
 
-  auto support = [&](const torch::Tensor& t) { return task->in_support(t); };
-  metrics::C2stOptions c2o;
-  c2o.folds(o.c2st_folds);
   for (size_t i = 0; i < obs.size(); ++i) {
     const auto& ob = obs[i];
     auto sg = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(numbers[i]));
@@ -208,6 +237,30 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     }
     plot::save_png(pair_plot(sets, 4), dir + "/plots/pairs_obs_" + std::to_string(numbers[i]) + ".png");
     write_samples_csv(sets, dir + "/samples_obs_" + std::to_string(numbers[i]) + ".csv");
+  }
+
+  if (!oracle.empty()) {
+    std::ostringstream ocsv;
+    ocsv << "epoch,sampler,observation,c2st\n";
+    std::map<std::pair<std::string, int64_t>, std::pair<double, int>> mean;  // (sampler, epoch) -> (sum, count)
+    for (const auto& r : oracle) {
+      ocsv << r.epoch << "," << r.sampler << "," << r.observation << "," << csv_number(r.c2st) << "\n";
+      auto& m = mean[{r.sampler, r.epoch}];
+      m.first += r.c2st;
+      ++m.second;
+    }
+    write_file_atomically(dir + "/oracle.csv", ocsv.str());
+    std::map<std::string, std::pair<int64_t, double>> best;  // sampler -> (epoch, mean)
+    for (const auto& [key, m] : mean) {
+      const double v = m.first / m.second;
+      auto it = best.find(key.first);
+      if (it == best.end() || v < it->second.second) best[key.first] = {key.second, v};
+    }
+    for (const auto& [sampler, b] : best) {
+      for (const auto& r : oracle)
+        if (r.sampler == sampler && r.epoch == b.first) out.scores.push_back({r.observation, sampler + "-oracle", r.c2st, 0});
+      out.oracle_epochs[sampler] = b.first;
+    }
   }
 
   nlohmann::json sum;
@@ -233,6 +286,8 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     for (double c : v) m += c;
     sum["mean_c2st"][sampler] = m / static_cast<double>(v.size());
   }
+  if (std::isfinite(out.training.data_entropy)) sum["data_entropy"] = out.training.data_entropy;
+  for (const auto& [sampler, epoch] : out.oracle_epochs) sum["oracle_epoch"][sampler] = epoch;
   write_file_atomically(dir + "/summary.json", sum.dump(2) + "\n");
   std::ostringstream csv;
   csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n";

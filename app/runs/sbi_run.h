@@ -4,8 +4,9 @@
 /// samples from the flow (and from the proxy by importance resampling) and score them by C2ST
 /// against sbibm's reference samples. What `jeffreys sbi` runs.
 #include <cstdint>
-#include <ostream>
+#include <map>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -35,6 +36,11 @@ struct SbiOptions {
   int64_t proxy_proposals = 100000;
   /// C2ST folds (sbibm: 5); fewer only for quick checks.
   int64_t c2st_folds = 5;
+  /// Oracle (not sbibm's protocol; the slides' "best C2ST"): every `oracle_every` epochs, and at the
+  /// last, C2ST of `oracle_samples` draws per observation and sampler against as many reference draws;
+  /// the epoch with the lowest mean is reported per sampler as "flow-oracle" / "proxy-oracle". 0: off.
+  int64_t oracle_every = 0;
+  int64_t oracle_samples = 2000;
   /// LibTorch and OpenBLAS threads of this process (the benchmark runs one process per core).
   int threads = 1;
   sbi::PosteriorOptions posterior;
@@ -55,12 +61,16 @@ struct SbiSummary {
   double simulate_seconds = 0, train_seconds = 0;
   sbi::TrainingReport training;
   std::vector<SbiScore> scores;
+  /// With the oracle: the epoch each sampler's oracle score comes from.
+  std::map<std::string, int64_t> oracle_epochs;
 };
 
 /// Runs everything into `dir` (created; must be absent or empty): config.json, training.csv (per
 /// epoch), c2st.csv (columns task,budget,method,sampler,seed,observation,c2st,train_seconds),
 /// summary.json, plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
-/// the proxy's samples) and samples_obs_<k>.csv (the first 1000 of each sampler's samples). Bad input (unknown task, missing observation files) fails before the
+/// the proxy's samples) and samples_obs_<k>.csv (the first 1000 of each sampler's samples); with
+/// oracle_every, oracle.csv (epoch,sampler,observation,c2st) and the best epoch's rows in c2st.csv
+/// as samplers "flow-oracle" / "proxy-oracle". Bad input (unknown task, missing observation files) fails before the
 /// folder is created. c2st.csv is written last, so its presence marks a finished run.
 SbiSummary sbi_run(const SbiOptions& options, const std::string& dir, std::ostream* progress = nullptr);
 

@@ -1,5 +1,7 @@
 #include "app/runs/setup.h"
 
+#include "jeffreys/constrained/method_name.h"
+
 #include <algorithm>
 
 #include "jeffreys/core/allocator.h"
@@ -113,9 +115,9 @@ void build_models(const Config& c, Setup& setup) {
                                        .hidden(c.energy.hidden)
                                        .depth(c.energy.depth)
                                        .activation(nn::activation_from_string(c.energy.activation)),
-                                   c.seed, device);
+                                   c.seed, device, !c.method.is_wgan() && constrained::parse_method_name(c.method.name).tilted_proxy);
   s->flow = models.flow;
-  s->energy = models.energy;
+  s->energy = models.proxy_or_energy();
   s->train_x = s->train_x.to(device);
   if (s->validation.defined()) s->validation = s->validation.to(device);
   if (c.method.is_wgan()) {
@@ -149,8 +151,13 @@ void build_models(const Config& c, Setup& setup) {
   }
   o.divergence_threshold = c.train.divergence_threshold;
   o.seed = c.seed;
-  s->trainer = train::make_trainer(models, f, o);
-  return;
+  auto trainer = train::make_trainer(models, f, o);
+  if (f.uses_entropy_level()) {
+    // Once per run, from the training set: constraints on F and P on the KL scale.
+    s->data_entropy = metrics::knn_entropy(s->train_x);
+    trainer->primal_dual().set_data_entropy(s->data_entropy.value);
+  }
+  s->trainer = std::move(trainer);
 }
 
 

@@ -11,6 +11,7 @@
 #include "jeffreys/data/toy2d.h"
 #include "jeffreys/energy/energy.h"
 #include "jeffreys/flows/flow.h"
+#include "jeffreys/metrics/entropy.h"
 #include "jeffreys/train/schedule.h"
 #include "jeffreys/train/step_trainer.h"
 
@@ -21,11 +22,15 @@ struct Setup {
   std::unique_ptr<data::Toy2D> toy;
   torch::Tensor train_x, validation;
   flows::Flow flow{nullptr};
-  std::shared_ptr<energy::MLPEnergyImpl> energy;
+  /// The proxy: the energy model, or the flow tilted by it (method suffix -T).
+  energy::EnergyPtr energy;
   /// The joint primal-dual Trainer (every formulation) or the WGAN-GP baseline.
   std::unique_ptr<train::StepTrainer> trainer;
   /// Whether the method trains the energy model (the proxy).
   bool uses_proxy = false;
+  /// Ĥ(π) of the training set when a constraint's level is entropy-corrected (method suffix -H);
+  /// n = 0 otherwise. Written to the run folder as data_entropy.json.
+  metrics::EntropyEstimate data_entropy;
   /// log π on the evaluation grid: constant for the run, and seconds to compute for quadrature densities.
   torch::Tensor grid_log_density;
   int64_t dim() const { return train_x.size(1); }

@@ -13,6 +13,14 @@ bool Formulation::uses(const std::string& term) const {
   return false;
 }
 
+bool Formulation::uses_entropy_level() const {
+  for (const auto& c : constraints)
+    if (c.entropy_level) return true;
+  return false;
+}
+
+std::vector<std::string> term_names() { return {"F", "P", "R", "W"}; }
+
 void Formulation::validate(const std::vector<std::string>& known) const {
   auto known_term = [&](const std::string& t) { return std::find(known.begin(), known.end(), t) != known.end(); };
   auto list = [&] {
@@ -34,6 +42,10 @@ void Formulation::validate(const std::vector<std::string>& known) const {
     if (c.relative_to == c.term) throw std::invalid_argument(where + ".relative_to: a term cannot be relative to itself");
     if (c.dual_lr <= 0) throw std::invalid_argument(where + ".dual_lr: must be > 0");
     if (c.dual_init < 0) throw std::invalid_argument(where + ".dual_init: must be >= 0");
+    if (c.entropy_level && c.term != "F" && c.term != "P")
+      throw std::invalid_argument(where + ".entropy_level: only the cross-entropies F and P have the data's entropy in them");
+    if (!c.resilient && c.term == "W" && c.level <= 0)
+      throw std::invalid_argument(where + ".level: W = log(M / ESS) >= 0, so a level <= 0 cannot be met");
     if (c.resilient && c.slack_cost <= 0) throw std::invalid_argument(where + ".slack_cost: must be > 0 for a resilient constraint");
   }
 }
@@ -64,10 +76,12 @@ Formulation formulation_by_name(const std::string& name) {
     c.term = "R";
     c.level = 0.1;
     f.constraints = {c};
-  } else if (name == "three-dual") {
+  } else if (name == "three-dual" || name == "paper") {
     for (const char* t : {"F", "P", "R"}) {
       Constraint c;
       c.term = t;
+      // Slack cost ε² is (α/2) u² with α = 2; then at equilibrium u = λ/2, each dual twice its slack.
+      if (name == "paper") c.slack_cost = 2.0;
       f.constraints.push_back(c);
     }
   } else {
@@ -78,7 +92,7 @@ Formulation formulation_by_name(const std::string& name) {
   return f;
 }
 
-std::vector<std::string> formulation_names() { return {"jeffreys", "mle-flow", "mle-ebm", "fixed-penalty", "mle-r-constraint", "three-dual"};
+std::vector<std::string> formulation_names() { return {"jeffreys", "mle-flow", "mle-ebm", "fixed-penalty", "mle-r-constraint", "three-dual", "paper"};
 }
 
 }  // namespace jeffreys::constrained

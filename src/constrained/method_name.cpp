@@ -47,6 +47,13 @@ MethodName parse_method_name(const std::string& method) {
     if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
     m.flow_samples = static_cast<int64_t>(k);
   }
+  m.tilted_proxy = strip("-T");
+  double ess_floor = 0;
+  if (number_suffix('W', ess_floor)) {
+    if (!(ess_floor < 1)) throw std::invalid_argument("method '" + method + "': -W needs a fraction of the flow samples in (0, 1)");
+    m.ess_floor = ess_floor;
+  }
+  m.entropy_levels = strip("-H");
   m.forward_weighted = number_suffix('F', w);
   m.formulation = formulation_by_name(rest == "npe" ? "mle-flow" : rest);
   if (m.forward_weighted) {
@@ -55,6 +62,25 @@ MethodName parse_method_name(const std::string& method) {
       if (t.term == "F") t.weight = w, found = true;
     if (!found) m.formulation.objective.push_back({"F", w});
   }
+  if (m.entropy_levels) {
+    bool any = false;
+    for (auto& c : m.formulation.constraints)
+      if ((c.term == "F" || c.term == "P") && c.relative_to.empty()) c.entropy_level = any = true;
+    if (!any)
+      throw std::invalid_argument("method '" + method + "': -H needs a constraint on F or P with an absolute level");
+  }
+  if (m.ess_floor > 0) {
+    // The fourth constraint, ours (the slides leave h and c undefined): the importance sampler's
+    // ESS / M >= c, i.e. W = log(M / ESS) <= -log c, hard, its multiplier starting at 0.
+    Constraint c;
+    c.term = "W";
+    c.level = -std::log(m.ess_floor);
+    c.resilient = false;
+    c.dual_init = 0.0;
+    m.formulation.constraints.push_back(c);
+  }
+  if (m.tilted_proxy && !m.formulation.uses_proxy())
+    throw std::invalid_argument("method '" + method + "': -T (a proxy that tilts the flow) needs a method with a proxy");
   if (m.warm && !m.formulation.uses("R"))
     throw std::invalid_argument("method '" + method + "': -warm needs a formulation with the reverse term R");
   m.formulation.name = method;

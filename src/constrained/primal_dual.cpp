@@ -54,7 +54,7 @@ void PrimalDual::dual_step(const std::map<std::string, double>& values) {
   for (size_t i = 0; i < duals_.size(); ++i) {
     const auto& c = formulation_.constraints[i];
     auto& d = duals_[i];
-    d.level = c.level + (c.relative_to.empty() ? 0.0 : value(c.relative_to));
+    d.level = c.level + (c.entropy_level ? data_entropy_ : 0.0) + (c.relative_to.empty() ? 0.0 : value(c.relative_to));
     d.slack = c.resilient ? std::max(0.0, d.lambda / c.slack_cost) : 0.0;
     d.violation = value(c.term) - d.level - d.slack;
     d.lambda = std::max(0.0, d.lambda + c.dual_lr * d.violation);

@@ -23,6 +23,7 @@ const std::vector<std::pair<std::string, Factory>>& registry() {
       {"checkerboard", detail::make_checkerboard}, {"rings", detail::make_rings},
       {"circles", detail::make_circles},       {"pinwheel", detail::make_pinwheel},
       {"swiss-roll", detail::make_swiss_roll}, {"2-spirals", detail::make_two_spirals},
+      {"gaussian-grid", detail::make_gaussian_grid},
   };
   return table;
 }

@@ -1,4 +1,4 @@
-// The data sets whose density has a closed form: 8-gaussians, checkerboard, rings, circles.
+// The data sets whose density has a closed form: 8-gaussians, gaussian-grid, checkerboard, rings, circles.
 #include <torch/torch.h>
 
 #include <cmath>
@@ -12,24 +12,21 @@
 namespace jeffreys::data::detail {
 namespace {
 
-/// Equal mixture of `k` isotropic Gaussians with standard deviation `sigma` on a circle of radius `radius`.
-class GaussianCircle : public Toy2D {
+/// Equal mixture of isotropic Gaussians with standard deviation `sigma` at the rows of `centres` [k, 2].
+class GaussianMixture : public Toy2D {
  public:
-  GaussianCircle(std::string name, int64_t k, double radius, double sigma)
-      : name_(std::move(name)), k_(k), radius_(radius), sigma_(sigma) {
-    auto angle = torch::arange(k_, torch::kDouble) * (2 * M_PI / static_cast<double>(k_));
-    centres_ = torch::stack({angle.cos(), angle.sin()}, 1) * radius_;
-  }
+  GaussianMixture(std::string name, torch::Tensor centres, double sigma)
+      : name_(std::move(name)), sigma_(sigma), centres_(std::move(centres)) {}
   std::string name() const override { return name_; }
   bool has_log_prob() const override { return true; }
   std::array<double, 4> extent() const override {
-    const double r = radius_ + 5 * sigma_;
+    const double r = centres_.abs().max().item<double>() + 5 * sigma_;
     return {-r, r, -r, r};
   }
 
   torch::Tensor sample(int64_t n, at::Generator g) const override {
     check_sample_count(n, name());
-    auto which = integers(k_, n, g);
+    auto which = integers(centres_.size(0), n, g);
     auto noise = normal({n, 2}, g);
     return (centres_.index_select(0, which) + sigma_ * noise).to(torch::kFloat);
   }
@@ -37,15 +34,14 @@ class GaussianCircle : public Toy2D {
   torch::Tensor log_prob(const torch::Tensor& x) const override {
     auto p = as_points(x, name() + " log_prob");
     auto d2 = (p.unsqueeze(1) - centres_.unsqueeze(0)).square().sum(-1);  // [n, k]
-    return torch::logsumexp(-d2 / (2 * sigma_ * sigma_), 1) - std::log(static_cast<double>(k_)) -
+    return torch::logsumexp(-d2 / (2 * sigma_ * sigma_), 1) - std::log(static_cast<double>(centres_.size(0))) -
            log_gaussian_norm(sigma_);
   }
 
  private:
   std::string name_;
-  int64_t k_;
-  double radius_, sigma_;
-  torch::Tensor centres_;  // [k, 2]
+  double sigma_;
+  torch::Tensor centres_;  // [k, 2], float64
 };
 
 /// Uniform on the squares of an n × n board of unit squares on [-n/2, n/2)² whose ⌊x⌋ + ⌊y⌋ is even.
@@ -118,7 +114,15 @@ class Rings : public Toy2D {
 
 }  // namespace
 
-std::unique_ptr<Toy2D> make_eight_gaussians() { return std::make_unique<GaussianCircle>("8-gaussians", 8, 2.0, 0.2); }
+std::unique_ptr<Toy2D> make_eight_gaussians() {
+  auto angle = torch::arange(8, torch::kDouble) * (2 * M_PI / 8.0);
+  return std::make_unique<GaussianMixture>("8-gaussians", torch::stack({angle.cos(), angle.sin()}, 1) * 2.0, 0.2);
+}
+std::unique_ptr<Toy2D> make_gaussian_grid() {
+  auto g = torch::arange(-2, 3, torch::kDouble);  // -2, -1, 0, 1, 2
+  auto grid = torch::meshgrid({g, g}, "ij");
+  return std::make_unique<GaussianMixture>("gaussian-grid", torch::stack({grid[0].flatten(), grid[1].flatten()}, 1), 0.1);
+}
 std::unique_ptr<Toy2D> make_checkerboard() { return std::make_unique<Checkerboard>(); }
 std::unique_ptr<Toy2D> make_rings() {
   return std::make_unique<Rings>("rings", std::vector<double>{0.5, 1.0, 1.5, 2.0}, std::vector<double>{1, 1, 1, 1},

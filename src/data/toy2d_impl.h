@@ -11,6 +11,7 @@
 namespace jeffreys::data::detail {
 
 std::unique_ptr<Toy2D> make_eight_gaussians();
+std::unique_ptr<Toy2D> make_gaussian_grid();
 std::unique_ptr<Toy2D> make_checkerboard();
 std::unique_ptr<Toy2D> make_rings();
 std::unique_ptr<Toy2D> make_circles();

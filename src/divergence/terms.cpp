@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <tuple>
 
 #include "jeffreys/divergence/importance.h"
@@ -19,11 +20,13 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   TORCH_CHECK(req.flow_samples >= 1, "jeffreys_terms: flow_samples must be >= 1");
   TORCH_CHECK(req.ranks >= 1 && req.rank >= 0 && req.rank < req.ranks, "jeffreys_terms: bad rank ", req.rank, " of ",
               req.ranks);
-  const bool needs_proxy = req.proxy || req.reverse;
+  const bool needs_proxy = req.proxy || req.reverse || req.degeneracy;
   TORCH_CHECK(!needs_proxy || energy != nullptr, "jeffreys_terms: P and R need an energy model");
   const bool conditional = context_all.defined();
   const int64_t rows = x_all.size(0), K = req.flow_samples;
   TORCH_CHECK(rows >= req.ranks, "jeffreys_terms: a batch of ", rows, " rows for ", req.ranks, " processes");
+  TORCH_CHECK(!req.degeneracy || conditional || req.ranks == 1,
+              "jeffreys_terms: W (the ESS constraint) of unconditional training is not computed across processes");
   Terms t;
   // F first: the first data batch a flow sees initialises its ActNorm layers.
   const auto [f0, f1] = block_of(rows, req.rank, req.ranks);
@@ -106,10 +109,19 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
     t.P_data = e_data.mean();
     t.P = t.P_data + t.log_z;
   }
+  torch::Tensor e_y;  // E(y) with its graph to θ (through y) and to ψ
+  if (req.reverse || req.degeneracy) e_y = energy_of(y);
   if (req.reverse) {
     // Reparameterised through y: θ lowers the energy of its samples and raises its entropy.
-    t.R_samples = (log_py + energy_of(y)).mean();
+    t.R_samples = (log_py + e_y).mean();
     t.R = t.R_samples + t.log_z;
+  }
+  if (req.degeneracy) {
+    // log(M / ESS) = log M - 2 lse(log w) + lse(2 log w): 0 for equal weights, log M for one weight.
+    auto lw = -e_y - log_py;
+    if (conditional) lw = lw.view({K, B});
+    const double log_m = std::log(static_cast<double>(lw.size(0)));
+    t.W = (log_m - 2 * torch::logsumexp(lw, 0) + torch::logsumexp(2 * lw, 0)).mean();
   }
   return t;
 }

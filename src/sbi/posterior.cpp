@@ -1,9 +1,5 @@
 #include "jeffreys/sbi/posterior.h"
 
-#include "jeffreys/distributed/communicator.h"
-
-#include "jeffreys/constrained/method_name.h"
-
 #include <torch/torch.h>
 
 #include <chrono>
@@ -11,9 +7,12 @@
 #include <iomanip>
 #include <limits>
 
+#include "jeffreys/constrained/method_name.h"
+#include "jeffreys/distributed/communicator.h"
 #include "jeffreys/energy/energy.h"
-#include "jeffreys/train/models.h"
 #include "jeffreys/flows/presets.h"
+#include "jeffreys/metrics/entropy.h"
+#include "jeffreys/train/models.h"
 #include "jeffreys/train/trainer.h"
 
 namespace jeffreys::sbi {
@@ -22,7 +21,8 @@ struct PosteriorEstimator::State {
   int64_t theta_dim = 0, x_dim = 0;
   constrained::Formulation formulation;
   flows::Flow flow{nullptr};
-  std::shared_ptr<energy::MLPEnergyImpl> energy;
+  std::shared_ptr<energy::MLPEnergyImpl> energy;  // ψ's network (its parameters: the snapshots)
+  energy::EnergyPtr proxy_model;                  // q_ψ: the network, or the flow tilted by it (-T)
   std::unique_ptr<train::Trainer> trainer;
   train::TrainerOptions trainer_options;
   /// "-warm": still in the warm-up (F and P only); the full formulation takes over at its first plateau.
@@ -94,7 +94,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
   if (spec.proxy_rows > 0) options_.proxy_contexts = spec.proxy_rows;
   TORCH_CHECK(options_.embedding_features >= 0 && options_.embedding_hidden >= 1,
               "posterior: embedding_features must be >= 0 and embedding_hidden >= 1");
-  s_->formulation.validate({"F", "P", "R"});
+  s_->formulation.validate(constrained::term_names());
   s_->proxy = s_->formulation.uses_proxy();
   // Coupling flows need two features to split; one-parameter posteriors use the autoregressive spline.
   const auto family = theta_dim >= 2 ? flows::FlowFamily::nsf : flows::FlowFamily::maf_spline;
@@ -114,9 +114,10 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
                                        .depth(options_.energy_depth)
                                        .embedding_features(options_.embedding_features)
                                        .embedding_hidden(options_.embedding_hidden),
-                                   options_.seed);
+                                   options_.seed, torch::kCPU, spec.tilted_proxy);
   s_->flow = models.flow;
   s_->energy = models.energy;
+  s_->proxy_model = models.proxy_or_energy();
   train::TrainerOptions o;
   o.flow_samples = options_.flow_samples;
   o.proxy_rows = options_.proxy_contexts;
@@ -164,6 +165,11 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
   auto zt_val = s_->z_theta(theta.index_select(0, val_idx)), zx_val = s_->z_x(x.index_select(0, val_idx));
 
   TrainingReport rep;
+  if (s_->formulation.uses_entropy_level()) {
+    // In the flow's coordinates (z-scored θ and x), where F is measured.
+    rep.data_entropy = metrics::conditional_knn_entropy(zt, zx).value;
+    s_->trainer->primal_dual().set_data_entropy(rep.data_entropy);
+  }
   rep.columns = {"epoch", "steps", "F", "P", "R", "lambda_0", "validation_nll", "seconds"};
   const int64_t n_tr = zt.size(0), batch = std::min(options_.batch_size, n_tr);
   auto flow_params = s_->flow->parameters();
@@ -213,7 +219,8 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
         rep.switch_epoch = epoch;
         restore(flow_params, best_flow);
         restore(energy_params, best_energy);
-        s_->trainer = train::make_trainer({s_->flow, s_->energy}, s_->formulation, s_->trainer_options);
+        s_->trainer = train::make_trainer({s_->flow, s_->energy, s_->proxy_model}, s_->formulation, s_->trainer_options);
+        if (std::isfinite(rep.data_entropy)) s_->trainer->primal_dual().set_data_entropy(rep.data_entropy);
         if (s_->comm) s_->trainer->set_communicator(s_->comm);
         since_best = 0;
       } else {
@@ -224,6 +231,9 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
       *progress << "epoch " << epoch << "  validation NLL " << std::fixed << std::setprecision(4) << v << "  best "
                 << best << " (epoch " << rep.best_epoch << ")" << std::defaultfloat << "\n"
                 << std::flush;
+    if (options_.epoch_hook && options_.epoch_hook_every > 0 &&
+        (epoch % options_.epoch_hook_every == 0 || rep.stopped_early || epoch == options_.max_epochs))
+      options_.epoch_hook(epoch, *this);
     if (rep.stopped_early) break;
   }
   restore(flow_params, best_flow);
@@ -267,7 +277,7 @@ torch::Tensor PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t
   s_->flow->eval();
   auto ctx = s_->context_of(x_o);
   auto [z, lq] = s_->flow->sample_and_log_prob_per_context(proposals, ctx, generator);
-  auto log_w = (-s_->energy->energy_per_context(z, ctx) - lq).to(torch::kDouble);
+  auto log_w = (-s_->proxy_model->energy_per_context(z, ctx) - lq).to(torch::kDouble);
   auto theta = s_->unz_theta(z);
   // Outside the prior's support the posterior is zero: such proposals get no weight.
   if (support) log_w = torch::where(support(theta), log_w, torch::full_like(log_w, -std::numeric_limits<double>::infinity()));

@@ -22,7 +22,7 @@ std::vector<torch::Tensor> parameters_of(torch::nn::Module* m) {
 Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formulation formulation,
                  TrainerOptions options)
     : flow_(std::move(flow)), energy_(std::move(energy)), primal_dual_(formulation), options_(options) {
-  formulation.validate({"F", "P", "R"});
+  formulation.validate(constrained::term_names());
   TORCH_CHECK(options_.batch_size >= 1, "Trainer: batch_size must be >= 1");
   TORCH_CHECK(options_.flow_samples >= 1, "Trainer: flow_samples must be >= 1");
   TORCH_CHECK(options_.proxy_rows >= 0, "Trainer: proxy_rows must be >= 0");
@@ -30,6 +30,7 @@ Trainer::Trainer(flows::Flow flow, energy::EnergyPtr energy, constrained::Formul
   request_.forward = formulation.uses("F");
   request_.proxy = formulation.uses("P");
   request_.reverse = formulation.uses("R");
+  request_.degeneracy = formulation.uses("W");
   request_.flow_samples = options_.flow_samples;
   request_.proxy_rows = options_.proxy_rows;
   TORCH_CHECK(!formulation.uses_proxy() || energy_ != nullptr, "Trainer: method '", formulation.name,
@@ -78,7 +79,7 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const to
   // means, plus its log-sum-exp of its importance weights in its own slot (unconditional), since
   // log Ẑ over all samples is a log-sum-exp across ranks, not a mean.
   const double row_share = t.data_share, proxy_share = t.proxy_share, sample_share = t.sample_share;
-  const int64_t kSums = 5;
+  const int64_t kSums = 6;
   auto v = torch::zeros({kSums + 2 * ranks}, torch::kFloat64);
   auto put = [&](int64_t i, const torch::Tensor& piece, double share) {
     if (piece.defined()) v[i] = piece.item<double>() * share;
@@ -88,6 +89,7 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const to
   put(2, t.R_samples, sample_share);
   put(3, t.log_z, proxy_share);  // conditional: the mean over contexts of log Ẑ(c)
   v[4] = t.ess * proxy_share;
+  put(5, t.W, proxy_share);  // conditional only: the mean over contexts of log(K / ESS(c))
   if (t.log_w_lse.defined()) {
     v[kSums + rank] = t.log_w_lse.item<double>();
     v[kSums + ranks + rank] = t.log_w2_lse;
@@ -113,6 +115,7 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const to
   if (request_.forward) global["F"] = a[0];
   if (request_.proxy) global["P"] = a[1] + log_z;
   if (request_.reverse) global["R"] = a[2] + log_z;
+  if (request_.degeneracy) global["W"] = a[5];
   for (const auto& [name, value] : global) {
     est.terms[name] = value;
     check(name, value);
@@ -136,6 +139,7 @@ StepEstimates Trainer::compute_gradients_shared(const torch::Tensor& x, const to
   if (request_.forward) local["F"] = t.F * row_share;
   if (request_.proxy) local["P"] = t.P_data.defined() ? t.P_data * proxy_share + log_z_part : none;
   if (request_.reverse) local["R"] = t.R_samples.defined() ? t.R_samples * sample_share + log_z_part : none;
+  if (request_.degeneracy) local["W"] = t.W.defined() ? t.W * proxy_share : none;
   backward(local);
   finish_gradients(est);
   return est;
@@ -157,6 +161,7 @@ StepEstimates Trainer::compute_gradients(const torch::Tensor& x, const torch::Te
   if (t.F.defined()) terms["F"] = t.F;
   if (t.P.defined()) terms["P"] = t.P;
   if (t.R.defined()) terms["R"] = t.R;
+  if (t.W.defined()) terms["W"] = t.W;
 
   StepEstimates est;
   est.step = step_;
@@ -229,6 +234,7 @@ StepEstimates Trainer::step(const torch::Tensor& x, const torch::Tensor& context
 
 std::vector<std::string> Trainer::columns() const {
   std::vector<std::string> c = {"F", "P", "R", "loss"};
+  if (request_.degeneracy) c.insert(c.begin() + 3, "W");
   for (size_t i = 0; i < primal_dual_.duals().size(); ++i) {
     c.push_back("lambda_" + std::to_string(i));
     c.push_back("slack_" + std::to_string(i));
@@ -242,13 +248,14 @@ std::map<std::string, double> Trainer::step_metrics(const torch::Tensor& data) {
   auto est = step_on(data);
   std::map<std::string, double> r;
   for (const char* k : {"F", "P", "R"}) r[k] = est.terms.count(k) ? est.terms[k] : kNaN;
+  if (request_.degeneracy) r["W"] = est.terms["W"];
   r["loss"] = est.loss;
   const auto& duals = primal_dual_.duals();
   for (size_t i = 0; i < duals.size(); ++i) {
     r["lambda_" + std::to_string(i)] = duals[i].lambda;
     r["slack_" + std::to_string(i)] = duals[i].slack;
   }
-  r["ess"] = request_.proxy || request_.reverse ? est.ess : kNaN;
+  r["ess"] = request_.proxy || request_.reverse || request_.degeneracy ? est.ess : kNaN;
   return r;
 }
 

@@ -2,6 +2,8 @@
 // the studies read them.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "app/config/config.h"
 #include "jeffreys/constrained/method_name.h"
 
@@ -38,6 +40,29 @@ TEST(MethodName, PresetsSuffixesAndAliases) {
   EXPECT_THROW(cs::parse_method_name("mle-flow-warm"), std::invalid_argument);
 }
 
+TEST(MethodName, EntropyLevelsAndTheESSConstraint) {
+  auto m = cs::parse_method_name("paper-H-W0.1-K8-S100");
+  EXPECT_TRUE(m.entropy_levels);
+  EXPECT_DOUBLE_EQ(m.ess_floor, 0.1);
+  EXPECT_EQ(m.flow_samples, 8);
+  EXPECT_EQ(m.proxy_rows, 100);
+  ASSERT_EQ(m.formulation.constraints.size(), 4u);
+  for (const auto& c : m.formulation.constraints) EXPECT_EQ(c.entropy_level, c.term == "F" || c.term == "P") << c.term;
+  const auto& w = m.formulation.constraints.back();
+  EXPECT_EQ(w.term, "W");
+  EXPECT_FALSE(w.resilient);
+  EXPECT_DOUBLE_EQ(w.level, -std::log(0.1));
+  EXPECT_DOUBLE_EQ(w.dual_init, 0.0);
+  EXPECT_TRUE(m.formulation.uses_proxy());
+  EXPECT_NO_THROW(m.formulation.validate(cs::term_names()));
+  EXPECT_EQ(cs::parse_method_name("paper-H").formulation.constraints.size(), 3u);
+  EXPECT_THROW(cs::parse_method_name("jeffreys-H"), std::invalid_argument);   // P <= F: no absolute level
+  EXPECT_THROW(cs::parse_method_name("mle-flow-H"), std::invalid_argument);   // no constraint at all
+  EXPECT_THROW(cs::parse_method_name("paper-W1.5"), std::invalid_argument);   // a fraction of the samples
+  // The ESS constraint can be put on any method with a proxy, e.g. the default.
+  EXPECT_EQ(cs::parse_method_name("jeffreys-W0.05").formulation.constraints.size(), 2u);
+}
+
 TEST(MethodName, TrainReadsTheSameGrammar) {
   namespace ja = jeffreys::app;
   auto c = ja::load_config("", {"method.name=jeffreys-F10"});
@@ -45,6 +70,9 @@ TEST(MethodName, TrainReadsTheSameGrammar) {
   // The resolved file writes the weighted formulation out and reads back to the same configuration.
   const auto text = c.to_toml();
   EXPECT_NE(text.find("F = 10.0"), std::string::npos) << text;
+  const auto paper = ja::load_config("", {"method.name=paper-H"}).to_toml();
+  EXPECT_NE(paper.find("entropy_level = true"), std::string::npos) << paper;
+  EXPECT_NE(paper.find("slack_cost = 2.0"), std::string::npos) << paper;
   // Suffixes of conditional training are refused with the key named.
   try {
     ja::load_config("", {"method.name=jeffreys-K8"});

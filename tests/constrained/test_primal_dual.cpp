@@ -221,7 +221,8 @@ TEST(Formulation, ValidateNamesTheOffendingEntry) {
 }
 
 TEST(Formulation, PresetsByName) {
-  const std::vector<std::string> expected{"jeffreys", "mle-flow", "mle-ebm", "fixed-penalty", "mle-r-constraint", "three-dual"};
+  const std::vector<std::string> expected{"jeffreys",         "mle-flow",   "mle-ebm", "fixed-penalty",
+                                          "mle-r-constraint", "three-dual", "paper"};
   EXPECT_EQ(cs::formulation_names(), expected);
   for (const auto& n : expected) {
     auto f = cs::formulation_by_name(n);
@@ -259,12 +260,90 @@ TEST(Formulation, PresetsByName) {
   EXPECT_TRUE(fp.duals().empty());
   EXPECT_EQ(fp.coefficients(cs::Target::both), (std::map<std::string, double>{{"F", 0.25}, {"P", 1.0}, {"R", 1.0}}));
 
-  auto td = cs::formulation_by_name("three-dual");
-  EXPECT_TRUE(td.objective.empty());
-  ASSERT_EQ(td.constraints.size(), 3u);
-  for (const auto& c : td.constraints) {
-    EXPECT_TRUE(c.resilient);
-    EXPECT_EQ(c.level, 0.0);
-    EXPECT_TRUE(c.relative_to.empty());
+  for (const char* name : {"three-dual", "paper"}) {
+    auto td = cs::formulation_by_name(name);
+    EXPECT_TRUE(td.objective.empty());
+    ASSERT_EQ(td.constraints.size(), 3u);
+    for (const auto& c : td.constraints) {
+      EXPECT_TRUE(c.resilient);
+      EXPECT_EQ(c.level, 0.0);
+      EXPECT_TRUE(c.relative_to.empty());
+      EXPECT_FALSE(c.entropy_level);
+      // The slides' slack cost ε² is α = 2; three-dual keeps the library's α = 1.
+      EXPECT_EQ(c.slack_cost, std::string(name) == "paper" ? 2.0 : 1.0);
+    }
   }
+}
+
+// The paper's form (METHOD.md section 3a) on a toy with a known solution: minimise Σ_k ε_k² over x
+// and ε >= 0 subject to f_k(x) <= ε_k for three convex f_k, every constraint resilient with α = 2
+// and the objective the slack cost alone. KKT: ε_k = f_k(x*), λ_k = α ε_k = 2 f_k(x*), and
+// Σ_k λ_k f_k'(x*) = 0, i.e. x* minimises Σ_k f_k(x)²; x* found here by bisection on that condition.
+TEST(PrimalDual, PaperFormulationReachesThreeConstraintKKTPoint) {
+  auto f = cs::formulation_by_name("paper");
+  for (auto& c : f.constraints) {
+    c.term = c.term == "F" ? "a" : c.term == "P" ? "b" : "c";
+    c.dual_lr = 0.05;
+  }
+  f.validate({"a", "b", "c"});
+  ASSERT_TRUE(f.objective.empty());
+  cs::PrimalDual pd(f);
+  auto fa = [](auto x) { return (x - 1.0) * (x - 1.0); };
+  auto fb = [](auto x) { return 2.0 * (x + 1.0) * (x + 1.0); };
+  auto fc = [](auto x) { return (x - 0.5) * (x - 0.5); };
+  auto stationarity = [&](double x) {  // Σ f_k f_k'
+    return fa(x) * 2 * (x - 1) + fb(x) * 4 * (x + 1) + fc(x) * 2 * (x - 0.5);
+  };
+  double lo = -1, hi = 1;  // stationarity(-1) < 0 < stationarity(1)
+  for (int i = 0; i < 200; ++i) (stationarity(0.5 * (lo + hi)) < 0 ? lo : hi) = 0.5 * (lo + hi);
+  const double x_star = 0.5 * (lo + hi);
+
+  auto x = torch::zeros({}, kD).requires_grad_(true);
+  for (int it = 0; it < 20000; ++it) {
+    auto a = fa(x), b = fb(x), c = fc(x);
+    auto loss = pd.lagrangian({{"a", a}, {"b", b}, {"c", c}});
+    auto grad = torch::autograd::grad({loss}, {x})[0];
+    {
+      torch::NoGradGuard ng;
+      x.sub_(grad * 0.02);
+    }
+    pd.dual_step({{"a", a.item<double>()}, {"b", b.item<double>()}, {"c", c.item<double>()}});
+  }
+  const double xs = x.item<double>();
+  EXPECT_NEAR(xs, x_star, 1e-4);
+  const double fs[3] = {fa(x_star), fb(x_star), fc(x_star)};
+  for (int k = 0; k < 3; ++k) {
+    EXPECT_NEAR(pd.duals()[k].lambda, 2 * fs[k], 1e-3) << k;
+    EXPECT_NEAR(pd.duals()[k].slack, fs[k], 1e-3) << k;
+    EXPECT_NEAR(pd.duals()[k].violation, 0.0, 1e-3) << k;
+  }
+  // The slack cost Σ (α/2) u² is Σ ε_k², the objective of the slides.
+  EXPECT_NEAR(pd.slack_penalty(), fs[0] * fs[0] + fs[1] * fs[1] + fs[2] * fs[2], 1e-3);
+}
+
+// Entropy-corrected levels: the data's entropy estimate moves exactly the flagged levels.
+TEST(PrimalDual, EntropyLevelAddsTheDataEntropy) {
+  cs::Formulation f;
+  f.name = "h";
+  cs::Constraint c;
+  c.term = "F";
+  c.level = 0.25;
+  c.entropy_level = true;
+  c.resilient = false;
+  c.dual_init = 0;
+  cs::Constraint r = c;
+  r.term = "R";
+  r.entropy_level = false;
+  f.constraints = {c, r};
+  f.validate(cs::term_names());
+  EXPECT_TRUE(f.uses_entropy_level());
+  cs::PrimalDual pd(f);
+  pd.set_data_entropy(1.5);
+  pd.dual_step({{"F", 2.0}, {"R", 2.0}});
+  EXPECT_DOUBLE_EQ(pd.duals()[0].level, 1.75);
+  EXPECT_DOUBLE_EQ(pd.duals()[0].violation, 0.25);
+  EXPECT_DOUBLE_EQ(pd.duals()[1].level, 0.25);
+  // Only F and P have the data's entropy in them.
+  f.constraints[1].entropy_level = true;
+  EXPECT_THROW(f.validate(cs::term_names()), std::invalid_argument);
 }

@@ -260,7 +260,7 @@ TEST_P(Toy2DSampling, ShapeDeterminismAndExtent) {
 INSTANTIATE_TEST_SUITE_P(DataSets, Toy2DSampling, ::testing::ValuesIn(dt::toy2d_names()), param_name);
 
 TEST(Toy2DRegistry, UnknownNameListsKnownOnes) {
-  EXPECT_EQ(dt::toy2d_names().size(), 8u);
+  EXPECT_EQ(dt::toy2d_names().size(), 9u);
   try {
     dt::make_toy2d("three-moons");
     FAIL() << "expected std::invalid_argument";

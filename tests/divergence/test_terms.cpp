@@ -208,3 +208,56 @@ TEST(JeffreysTerms, PAndROnARandomSubsetOfContextsAreUnbiasedAndFKeepsEveryRow) 
 }
 
 }  // namespace
+
+// W = log(M / ESS): its value is the sampler's ESS on the same draw, its gradient (to both models,
+// through the reparameterised samples) matches central finite differences.
+TEST(JeffreysTerms, DegeneracyIsLogOfSamplesOverESSWithItsGradient) {
+  auto m = make_models();
+  auto x = torch::randn({16, 2}, kD);
+  dv::TermsRequest req;
+  req.flow_samples = 48;
+  req.forward = req.proxy = req.reverse = false;
+  req.degeneracy = true;
+  {
+    torch::NoGradGuard ng;  // ActNorm's data initialisation, as the trainer does first
+    m.flow->forward(x, {});
+  }
+  auto w_of = [&] { return dv::jeffreys_terms(*m.flow, m.energy.get(), x, {}, req, at::detail::createCPUGenerator(9)); };
+  auto t = w_of();
+  ASSERT_TRUE(t.W.defined());
+  EXPECT_FALSE(t.F.defined() || t.P.defined() || t.R.defined());
+  EXPECT_NEAR(t.W.item<double>(), std::log(48.0) - std::log(t.ess), 1e-9);
+  EXPECT_GE(t.W.item<double>(), 0.0);
+  EXPECT_EQ(gradient_reach(t.W, m.flow->parameters()), Grad::all);
+  EXPECT_EQ(gradient_reach(t.W, m.energy->parameters()), Grad::some);  // not the output bias: W is shift-invariant
+  std::vector<torch::Tensor> params = m.energy->parameters();
+  for (const auto& p : m.flow->parameters()) params.push_back(p);
+  auto grads = torch::autograd::grad({t.W}, params, {}, false, false, /*allow_unused=*/true);
+  // Central differences on a few entries of the energy's first weight and of the flow's first parameter.
+  for (size_t which : {size_t{0}, m.energy->parameters().size()}) {
+    auto p = params[which];
+    for (int64_t i = 0; i < std::min<int64_t>(3, p.numel()); ++i) {
+      const double h = 1e-6;
+      torch::NoGradGuard ng;
+      auto flat = p.view(-1);
+      const double keep = flat[i].item<double>();
+      flat[i] = keep + h;
+      const double up = w_of().W.item<double>();
+      flat[i] = keep - h;
+      const double down = w_of().W.item<double>();
+      flat[i] = keep;
+      const double analytic = grads[which].defined() ? grads[which].view(-1)[i].item<double>() : 0.0;
+      EXPECT_NEAR(analytic, (up - down) / (2 * h), 1e-5 * (1 + std::abs(analytic))) << "parameter " << which << "[" << i << "]";
+    }
+  }
+  // Conditional: the mean over contexts of log(K / ESS(c)).
+  auto mc = make_models(3);
+  auto ctx = torch::randn({5, 3}, kD);
+  auto tc = dv::jeffreys_terms(*mc.flow, mc.energy.get(), torch::randn({5, 2}, kD), ctx, req, at::detail::createCPUGenerator(4));
+  ASSERT_TRUE(tc.W.defined());
+  EXPECT_GT(tc.W.item<double>(), 0.0);
+  EXPECT_LT(tc.W.item<double>(), std::log(48.0));
+  // Unconditional W over several processes is refused (it would need a log-sum-exp across them).
+  req.ranks = 2;
+  EXPECT_THROW(w_of(), c10::Error);
+}

@@ -70,6 +70,68 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   fs::remove_all(dir);
 }
 
+// The paper's formulation with entropy-corrected levels and the ESS constraint, with the oracle on:
+// oracle.csv has every evaluated epoch, c2st.csv the best epoch's rows as flow-oracle / proxy-oracle,
+// summary.json the conditional entropy estimate the levels used.
+TEST(SbiCommand, PaperFormulationWithOracleColumns) {
+  SKIP_WITHOUT_SBIBM();
+  const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_oracle_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  ASSERT_EQ(cli({"sbi", "--task", "two_moons", "--budget", "200", "--method", "paper-H-W0.2-K8", "--max-epochs", "6",
+                 "--posterior-samples", "300", "--c2st-folds", "2", "--observation", "1", "--oracle-every", "3",
+                 "--oracle-samples", "200", "--observations", sbibm_files::root() + "/two_moons", "--out", dir.string()}),
+            0);
+  std::map<std::string, std::map<int, double>> oracle;  // sampler -> epoch -> C2ST
+  {
+    std::ifstream in(dir / "oracle.csv");
+    std::string line;
+    std::getline(in, line);
+    EXPECT_EQ(line, "epoch,sampler,observation,c2st");
+    while (std::getline(in, line)) {
+      std::stringstream ss(line);
+      std::string epoch, sampler, observation, c2st;
+      std::getline(ss, epoch, ',');
+      std::getline(ss, sampler, ',');
+      std::getline(ss, observation, ',');
+      std::getline(ss, c2st, ',');
+      EXPECT_EQ(observation, "1");
+      oracle[sampler][std::stoi(epoch)] = std::stod(c2st);
+    }
+  }
+  ASSERT_EQ(oracle.size(), 2u);
+  for (const auto& [sampler, by_epoch] : oracle) {
+    EXPECT_EQ(by_epoch.size(), 2u) << sampler;  // epochs 3 and 6
+    EXPECT_TRUE(by_epoch.count(3) && by_epoch.count(6)) << sampler;
+  }
+  std::ifstream in(dir / "c2st.csv");
+  std::string line;
+  std::getline(in, line);
+  std::map<std::string, double> scores;
+  while (std::getline(in, line)) {  // task,budget,method,sampler,seed,observation,c2st,train_seconds
+    std::vector<std::string> f;
+    std::stringstream ss(line);
+    for (std::string v; std::getline(ss, v, ',');) f.push_back(v);
+    ASSERT_EQ(f.size(), 8u) << line;
+    EXPECT_EQ(f[2], "paper-H-W0.2-K8");
+    scores[f[3]] = std::stod(f[6]);
+  }
+  ASSERT_TRUE(scores.count("flow") && scores.count("proxy") && scores.count("flow-oracle") && scores.count("proxy-oracle"));
+  for (const char* sampler : {"flow", "proxy"}) {
+    double best = 2;
+    for (const auto& [epoch, c] : oracle[sampler]) best = std::min(best, c);
+    EXPECT_DOUBLE_EQ(scores[std::string(sampler) + "-oracle"], best) << sampler;
+  }
+  std::ifstream sum_in(dir / "summary.json");
+  const std::string sum((std::istreambuf_iterator<char>(sum_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(sum.find("\"data_entropy\""), std::string::npos) << sum;
+  EXPECT_NE(sum.find("\"oracle_epoch\""), std::string::npos) << sum;
+  std::ifstream cfg_in(dir / "config.json");
+  const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(cfg.find("\"entropy_level\": true"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("\"term\": \"W\""), std::string::npos) << cfg;
+  fs::remove_all(dir);
+}
+
 TEST(SbiCommand, BadInputLeavesNoFolder) {
   SKIP_WITHOUT_SBIBM();
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_bad_" + std::to_string(::getpid()));

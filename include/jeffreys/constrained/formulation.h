@@ -21,6 +21,9 @@ struct Constraint {
   /// ε: the level is `level`, plus the detached value of `relative_to` when that is set.
   double level = 0.0;
   std::string relative_to;
+  /// Plus the data's entropy estimate Ĥ(π) (PrimalDual::set_data_entropy): for F and P, whose
+  /// values are cross-entropies, the level then sits on the KL scale, F - Ĥ = KL(π‖p_θ) + const.
+  bool entropy_level = false;
   /// Resilient: the level relaxes by a slack u >= 0 that costs (slack_cost / 2) u² (α in METHOD.md).
   bool resilient = true;
   double slack_cost = 1.0;
@@ -37,7 +40,9 @@ struct Formulation {
   /// Whether the term appears in the objective or in a constraint (as term or as level).
   bool uses(const std::string& term) const;
   /// Whether it trains the energy model (the proxy): it uses P or R.
-  bool uses_proxy() const { return uses("P") || uses("R"); }
+  bool uses_proxy() const { return uses("P") || uses("R") || uses("W"); }
+  /// Whether some constraint's level adds the data's entropy estimate.
+  bool uses_entropy_level() const;
   /// Throws std::invalid_argument naming the offending entry (unknown term, negative step, ...).
   void validate(const std::vector<std::string>& known_terms) const;
 };
@@ -48,8 +53,14 @@ struct Formulation {
 /// - "mle-ebm": P, with R sent to the flow only so that it tracks the energy as importance proposal;
 /// - "fixed-penalty": 0.25·F + R + 1·P, no duals (the default's terms with fixed weights);
 /// - "mle-r-constraint": F + P subject to R <= 0.1 (absolute, resilient, α = 1, η = 0.01, λ0 = 1);
-/// - "three-dual": F, P and R each as resilient constraints (level 0), objective the slack costs.
+/// - "three-dual": F, P and R each as resilient constraints (level 0, α = 1), objective the slack costs;
+/// - "paper": the formulation the first author presented (METHOD.md section 3a): F <= ε_fw, R <= ε_rv,
+///   P <= ε_prx, each resilient with slack cost ε² (α = 2), λ0 = 1, η = 0.01; objective the slack cost
+///   alone. Method-name suffixes add the entropy-corrected levels (-H) and the fourth constraint (-W<c>).
 Formulation formulation_by_name(const std::string& name);
+/// The terms a formulation may name: F, P, R (METHOD.md section 2) and W = log(M / ESS), the
+/// degeneracy of the importance weights behind log Ẑ (0 when they are equal, log M at worst).
+std::vector<std::string> term_names();
 std::vector<std::string> formulation_names();
 
 }  // namespace jeffreys::constrained

@@ -39,6 +39,10 @@ class PrimalDual {
   const std::vector<DualState>& duals() const { return duals_; }
   std::vector<DualState>& mutable_duals() { return duals_; }
   const Formulation& formulation() const { return formulation_; }
+  /// Ĥ(π), added to the level of every constraint with entropy_level (0 until set). Not part of
+  /// the checkpoint: it is an estimate from the training data, recomputed when a run is opened.
+  void set_data_entropy(double h) { data_entropy_ = h; }
+  double data_entropy() const { return data_entropy_; }
   /// The slack cost Σ (α/2) u², reported with the objective.
   double slack_penalty() const;
 
@@ -52,6 +56,7 @@ class PrimalDual {
  private:
   Formulation formulation_;
   std::vector<DualState> duals_;
+  double data_entropy_ = 0;
 };
 
 }  // namespace jeffreys::constrained

@@ -9,6 +9,7 @@
 /// |---|---|---|---|
 /// | `two-moons` | scikit-learn `make_moons`: a class (probability 1/2 each), t ~ U[0, π], the upper arc (cos t, sin t) or the lower arc (1 - cos t, 0.5 - sin t); σ = 0.1 | 1-D quadrature over t | [-1.5, 2.5] × [-1, 1.5] |
 /// | `8-gaussians` | equal mixture of 8 Gaussians centred at 2 (cos 2πk/8, sin 2πk/8), σ = 0.2 (METHOD.md's prototype; entropy ≈ 1.70 nats) | closed form | [-3, 3]² |
+/// | `gaussian-grid` | equal mixture of 25 Gaussians centred on the 5 × 5 grid {-2, -1, 0, 1, 2}², σ = 0.1 (ours: the slides' "Gaussian grid" has no stated parameters; entropy = log 25 + 1 + log(2πσ²) ≈ 1.452 nats) | closed form | [-2.5, 2.5]² |
 /// | `checkerboard` | uniform on the 8 black squares of a 4 × 4 board of unit squares on [-2, 2)², those with ⌊x⌋ + ⌊y⌋ even (FFJORD's construction before its ×2 scaling); density 1/8 there | closed form, -inf elsewhere | [-2, 2]² |
 /// | `rings` | 4 concentric rings of radii 0.5, 1, 1.5, 2 (probability 1/4 each), a uniform angle, σ = 0.08 | closed form (Bessel I0) | [-2.4, 2.4]² |
 /// | `circles` | scikit-learn `make_circles`: radius 1 or 0.5 (probability 1/2 each), a uniform angle, σ = 0.05 | closed form (Bessel I0) | [-1.25, 1.25]² |

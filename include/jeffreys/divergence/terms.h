@@ -1,5 +1,6 @@
 #pragma once
-/// The three terms of the Jeffreys objective (METHOD.md section 2) with the gradient rules built in:
+/// The three terms of the Jeffreys objective (METHOD.md section 2) with the gradient rules built in
+/// (and W, the importance weights' degeneracy, for a constraint on the sampler):
 ///   F = -mean log p_θ(x)                       forward cross-entropy (maximum likelihood)
 ///   P =  mean E_ψ(x) + log Ẑ_ψ                  proxy cross-entropy
 ///   R =  mean [log p_θ(y) + E_ψ(y)] + log Ẑ_ψ   KL(p_θ || q_ψ), y = T_θ(z) reparameterised
@@ -17,6 +18,10 @@ struct TermsRequest {
   bool forward = true;  ///< F
   bool proxy = true;    ///< P
   bool reverse = true;  ///< R
+  /// W = log(M / ESS) of the importance weights behind log Ẑ (conditional: mean over contexts of
+  /// log(K / ESS(c))), with its graph to both models (the flow samples reparameterised): the term of
+  /// the fourth constraint ESS / M >= c. Unconditional W is computed by one process only.
+  bool degeneracy = false;
   /// Flow samples M (unconditional), or K per context row (conditional).
   int64_t flow_samples = 256;
   /// Conditional: P and R (and log Ẑ) on this many of the batch's rows, drawn at random each step
@@ -31,7 +36,7 @@ struct TermsRequest {
 
 struct Terms {
   /// Scalars carrying their graphs; undefined when not requested.
-  torch::Tensor F, P, R;
+  torch::Tensor F, P, R, W;
   /// log Ẑ_ψ (mean over contexts), with its graph to ψ; undefined if neither P nor R was requested.
   torch::Tensor log_z;
   /// Mean effective sample size of the importance weights (0 when not computed), out of `flow_samples`.

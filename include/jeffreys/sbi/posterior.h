@@ -7,6 +7,7 @@
 #include <torch/types.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -19,6 +20,8 @@ class Communicator;
 }
 
 namespace jeffreys::sbi {
+
+class PosteriorEstimator;
 
 struct PosteriorOptions {
   /// A method name of constrained::parse_method_name (constrained/method_name.h), the grammar every
@@ -49,6 +52,10 @@ struct PosteriorOptions {
   /// unbiased estimate at a fraction of the cost (-S<n>; 0: every context).
   int64_t proxy_contexts = 0;
   uint64_t seed = 0;
+  /// Called after every `epoch_hook_every`-th epoch (and the last) with the epoch and the estimator
+  /// in its current state, not the best one: the SBI run's oracle C2ST over training. 0: never.
+  int64_t epoch_hook_every = 0;
+  std::function<void(int64_t epoch, PosteriorEstimator&)> epoch_hook;
 };
 
 struct TrainingReport {
@@ -56,6 +63,9 @@ struct TrainingReport {
   /// "-warm" methods: the epoch at which the reverse term was switched on (0: never).
   int64_t switch_epoch = 0;
   double best_validation_nll = 0, seconds = 0;
+  /// Ĥ(θ | x) of the z-scored training pairs (metrics/entropy.h) when the method's levels are
+  /// entropy-corrected (-H); NaN otherwise.
+  double data_entropy = std::numeric_limits<double>::quiet_NaN();
   bool stopped_early = false;
   /// Per epoch: training loss terms and validation NLL, for metrics.csv.
   std::vector<std::vector<double>> rows;

@@ -20,15 +20,19 @@ struct Models {
   /// Built whatever the method (so the flow's initialisation, and everything after it, is the same
   /// for every method at one seed); a trainer receives it only if its formulation trains it.
   std::shared_ptr<energy::MLPEnergyImpl> energy;
+  /// The proxy q_ψ the trainer and the evaluation use: `energy` itself, or with `tilted` a
+  /// TiltedEnergy of `energy` over the flow (energy/tilted.h). Null: the proxy is `energy`.
+  energy::EnergyPtr proxy;
+  energy::EnergyPtr proxy_or_energy() const { return proxy ? proxy : energy; }
 };
 
 /// Seeds the global generator with `seed`, builds the flow, then the energy model (the order fixes
-/// their initial parameters), and moves both to `device`.
+/// their initial parameters), and moves both to `device`; `tilted`: the proxy tilts the flow.
 Models make_models(const flows::FlowOptions& flow, const energy::MLPEnergyOptions& energy, uint64_t seed,
-                   const torch::Device& device = torch::kCPU);
+                   const torch::Device& device = torch::kCPU, bool tilted = false);
 
-/// The primal-dual trainer of `models` for `formulation`; the energy model takes part only when the
-/// formulation uses P or R.
+/// The primal-dual trainer of `models` for `formulation`; the proxy takes part only when the
+/// formulation uses P, R or W.
 std::unique_ptr<Trainer> make_trainer(const Models& models, const constrained::Formulation& formulation,
                                       const TrainerOptions& options);
 

@@ -1,0 +1,29 @@
+#pragma once
+/// The data's differential entropy H(π) from samples, for constraint levels on the KL scale
+/// (constrained/formulation.h, entropy_level): F - H(π) = KL(π‖p_θ) when F is the cross-entropy.
+/// Kozachenko–Leonenko k-nearest-neighbour estimator (Kozachenko & Leonenko 1987; Kraskov, Stögbauer
+/// & Grassberger 2004, eq. 20): Ĥ = ψ(n) - ψ(k) + log V_d + (d/n) Σ_i log ρ_k(i), with ρ_k(i) the
+/// Euclidean distance from row i to its k-th nearest other row and V_d the volume of the unit d-ball.
+/// Consistent; its bias grows with the dimension for a fixed n (tests state the tolerances met).
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace jeffreys::metrics {
+
+struct EntropyEstimate {
+  double value = 0;  ///< nats
+  int64_t n = 0, dims = 0, k = 0;
+};
+
+/// Ĥ of the rows of `x` [n, d] (n > k), in float64 whatever the input's dtype; O(n² d) time in
+/// blocks of rows, O(n) memory beyond a block. Throws std::invalid_argument when a row has k or more
+/// exact duplicates (ρ_k = 0: discrete data has no differential entropy).
+EntropyEstimate knn_entropy(const torch::Tensor& x, int64_t k = 3);
+
+/// Ĥ(y | c) = Ĥ(y, c) - Ĥ(c) from paired rows y [n, d_y], c [n, d_c]: the conditional entropy that
+/// the cross-entropy of a conditional model (SBI: F = -mean log q(θ | x)) has in it. Both estimates
+/// are k-NN ones; their biases partly cancel, not fully (the joint has more dimensions).
+EntropyEstimate conditional_knn_entropy(const torch::Tensor& y, const torch::Tensor& c, int64_t k = 3);
+
+}  // namespace jeffreys::metrics
