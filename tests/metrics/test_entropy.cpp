@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <iostream>
 
 #include "jeffreys/metrics/entropy.h"
 
@@ -27,16 +28,27 @@ std::pair<torch::Tensor, torch::Tensor> correlated_gaussian(int64_t n, int64_t d
 }  // namespace
 
 TEST(MetricsEntropy, GaussiansWithinStatedTolerance) {
-  // n = 4000, k = 3: the errors seen were below a fifth of these (bias grows with d at fixed n).
-  const std::vector<std::pair<int64_t, double>> cases{{1, 0.05}, {2, 0.06}, {5, 0.15}, {10, 0.35}};
+  // n = 4000, k = 3 (bias grows with d at fixed n; errors seen are printed).
+  const std::vector<std::pair<int64_t, double>> cases{{1, 0.05}, {2, 0.06}, {5, 0.15}};
   for (const auto& [d, tol] : cases) {
     auto [x, cov] = correlated_gaussian(4000, d, 100 + d);
     const auto e = mt::knn_entropy(x);
     EXPECT_NEAR(e.value, gaussian_entropy(cov), tol) << "d = " << d;
+    std::cout << "[ entropy  ] d = " << d << ": estimate " << e.value << ", truth " << gaussian_entropy(cov) << "\n";
     EXPECT_EQ(e.n, 4000);
     EXPECT_EQ(e.dims, d);
     EXPECT_EQ(e.k, 3);
   }
+}
+
+// The known limitation, measured: in 10-D the estimate at n = 4000 is about 2.4 nats too high for this
+// correlated Gaussian (the k-NN balls are far from small where the density varies), so -H levels are
+// trustworthy in a few dimensions only (SBI: the joint (θ, x) dimension counts).
+TEST(MetricsEntropy, TenDimensionsOverestimateAsDocumented) {
+  auto [x, cov] = correlated_gaussian(4000, 10, 110);
+  const double bias = mt::knn_entropy(x).value - gaussian_entropy(cov);
+  EXPECT_GT(bias, 1.0);
+  EXPECT_LT(bias, 3.5);
 }
 
 TEST(MetricsEntropy, ScalingShiftsByLogDeterminant) {
