@@ -6,6 +6,7 @@ folders needed), as PNG and PDF beside each table:
     experiments/small_data_2d/results/nll_curves.{png,pdf}   test NLL over training, seed bands (curves.csv)
     experiments/small_data_2d/results/lr_panel.{png,pdf}     the learning-rate panel (curves.csv)
     experiments/small_data_2d/results/densities.{png,pdf}    truth, points, flows, energy (densities.csv)
+    experiments/small_data_2d/paper/{nll_curves,densities}.{png,pdf}  the same for the paper's formulation
     experiments/sbibm/pairs/pairs_<task>_<budget>.{png,pdf}  pair plots against the reference (samples_*.csv)
     experiments/sbibm/results/c2st_vs_budget.{png,pdf}       C2ST against simulations, with sbibm's NPE
     experiments/sbibm/low_data/c2st_vs_budget.{png,pdf}      the same for the low-budget grid
@@ -156,16 +157,16 @@ def clip_outliers(ax, by_name):
                 bbox={"facecolor": "white", "alpha": 0.8, "lw": 0})
 
 
-def small_data_curves():
+def small_data_curves(results="results", study_file="study.toml"):
     """nll_curves: test NLL over training per data set and training-set size, mean ± std band over seeds;
     lr_panel: the learning-rate comparison; both from curves.csv."""
-    folder = os.path.join(ROOT, "small_data_2d", "results")
+    folder = os.path.join(ROOT, "small_data_2d", results)
     path = os.path.join(folder, "curves.csv")
     if not os.path.exists(path):
         print("no", os.path.relpath(path, os.path.dirname(ROOT)), "(rerun the study's report): curves skipped")
         return
     table = rows(path)
-    study = tomllib.load(open(os.path.join(ROOT, "small_data_2d", "study.toml"), "rb"))
+    study = tomllib.load(open(os.path.join(ROOT, "small_data_2d", study_file), "rb"))
     lr_count = defaultdict(lambda: defaultdict(int))
     for r in table:
         lr_count[r["arm"]][r["lr"]] += 1
@@ -231,10 +232,10 @@ def small_data_curves():
     save(fig, folder, "lr_panel")
 
 
-def small_data_densities():
+def small_data_densities(results="results"):
     """densities: per data set, the truth, the training points, each density arm's flow and the last one's
     energy model (first seed), on the truth's colour scale so an overfitted flow's spikes saturate."""
-    folder = os.path.join(ROOT, "small_data_2d", "results")
+    folder = os.path.join(ROOT, "small_data_2d", results)
     path = os.path.join(folder, "densities.csv")
     if not os.path.exists(path):
         return
@@ -488,6 +489,9 @@ def main():
     small_data_2d()
     small_data_curves()
     small_data_densities()
+    if os.path.isdir(os.path.join(ROOT, "small_data_2d", "paper")):  # issue 16: the paper's formulation
+        small_data_curves("paper", "paper.toml")
+        small_data_densities("paper")
     sbi(os.path.join(ROOT, "sbibm", "results"), os.path.join(ROOT, "sbibm", "benchmark.toml"))
     sbi(os.path.join(ROOT, "sbibm", "low_data"), os.path.join(ROOT, "sbibm", "low_data.toml"))
     for folder in ("results", "low_data", "pairs"):
