@@ -1,0 +1,87 @@
+#!/usr/bin/python3
+"""Applies the rule, stated in the README before the runs, that picks the library's default method
+among the issue-16 candidates, to the committed results alone; and prints the SBI study's paired
+per-seed differences against NPE (a seed's simulations are shared by every method).
+
+Cells: 2D (experiments/small_data_2d/paper/results.csv): final flow NLL per data set at 200 points;
+SBI (experiments/sbibm/paper/results.csv): mean flow C2ST over observations per task and budget,
+sbibm's protocol (sampler "flow", not "flow-oracle"); images: not run. In each cell the candidates
+are ranked on their seed means (1 = best); a candidate absent from a cell takes the worst rank.
+Run: /usr/bin/python3 experiments/default_rule.py"""
+import csv
+import os
+import statistics
+from collections import defaultdict
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+CANDIDATES = ["jeffreys", "paper", "paper-H", "paper-H-W0.1", "paper-H-T"]
+SBI_NAME = {"jeffreys-F10": "jeffreys"}  # the SBI study runs the default's SBI form, forward weight 10
+
+
+def cells():
+    out = {}
+    path = os.path.join(ROOT, "small_data_2d", "paper", "results.csv")
+    if os.path.exists(path):
+        by = defaultdict(list)
+        for r in csv.DictReader(open(path)):
+            if r["status"] == "completed" and r["arm"] in CANDIDATES:
+                by[(r["dataset"], r["n_train"], r["arm"])].append(float(r["final_nll"]))
+        for (d, n, arm), v in by.items():
+            out.setdefault(f"2D {d} n={n}", {})[arm] = statistics.mean(v)
+    path = os.path.join(ROOT, "sbibm", "paper", "results.csv")
+    if os.path.exists(path):
+        per_seed = defaultdict(list)  # (task, budget, method, seed) -> C2ST per observation
+        for r in csv.DictReader(open(path)):
+            if r["sampler"] == "flow":
+                per_seed[(r["task"], r["budget"], r["method"], r["seed"])].append(float(r["c2st"]))
+        by = defaultdict(list)
+        for (t, b, m, s), v in per_seed.items():
+            m = SBI_NAME.get(m, m)
+            if m in CANDIDATES:
+                by[(t, b, m)].append(statistics.mean(v))
+        for (t, b, m), v in by.items():
+            out.setdefault(f"SBI {t} {b}", {})[m] = statistics.mean(v)
+    return out
+
+
+def paired_sbi():
+    path = os.path.join(ROOT, "sbibm", "paper", "results.csv")
+    if not os.path.exists(path):
+        return
+    per_seed = defaultdict(list)
+    for r in csv.DictReader(open(path)):
+        per_seed[(r["task"], r["budget"], r["method"], r["sampler"], r["seed"])].append(float(r["c2st"]))
+    mean = {k: statistics.mean(v) for k, v in per_seed.items()}
+    print("\nSBI: method minus NPE, flow C2ST, per seed (negative: better than NPE)")
+    for (t, b, m, sampler, s), v in sorted(mean.items()):
+        if m == "npe" or sampler not in ("flow", "flow-oracle"):
+            continue
+        base = mean.get((t, b, "npe", sampler, s))
+        if base is not None:
+            print(f"  {t} {b} {m} ({sampler}) seed {s}: {v - base:+.3f}")
+
+
+def main():
+    table = cells()
+    ranks = defaultdict(list)
+    for cell, values in sorted(table.items()):
+        order = sorted(values, key=values.get)
+        line = ", ".join(f"{a} {values[a]:.3f}" for a in order)
+        print(f"{cell}: {line}")
+        for c in CANDIDATES:
+            ranks[c].append(order.index(c) + 1 if c in values else len(CANDIDATES))
+    print("\nmean rank over", len(table), "cells (images not run):")
+    for c in sorted(CANDIDATES, key=lambda c: statistics.mean(ranks[c])):
+        print(f"  {c}: {statistics.mean(ranks[c]):.2f}")
+    best = min(CANDIDATES, key=lambda c: statistics.mean(ranks[c]))
+    images_run = False  # the image study of issue 16 (1,000 and 5,000 images) has not been run
+    if best != "jeffreys" and images_run:
+        print(f"\nlowest mean rank: {best}: the default becomes {best}")
+    else:
+        why = "it is jeffreys" if best == "jeffreys" else "the image study has not run"
+        print(f"\nlowest mean rank: {best}; the default stays jeffreys ({why})")
+    paired_sbi()
+
+
+if __name__ == "__main__":
+    main()
