@@ -99,7 +99,8 @@ std::vector<KeySpec> make_keys() {
                "MLP energy: activation"),
 
       {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
-       "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`)", nullptr, NameKind::method},
+       "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`), entropy-corrected levels `-H`, "
+       "the ESS constraint `-W<c>`, a proxy that tilts the flow `-T` (e.g. `paper-H-W0.1`)", nullptr, NameKind::method},
 
       {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), IN_RANGE(wgan.critic_hidden, 1, 16384),
        "WGAN-GP's critic width"},
