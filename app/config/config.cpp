@@ -1,5 +1,7 @@
 #include "app/config/config.h"
 
+#include <algorithm>
+
 #include "app/config/schema.h"
 #include "jeffreys/constrained/method_name.h"
 #include "app/config/toml_file.h"
@@ -178,7 +180,8 @@ void read_method_structure(const Reader& r, const toml::table& t, Config& c) {
     c.method.custom_objective = true;
     for (const auto& [k, node] : *o) {
       const std::string term(k.str());
-      r.require(term == "F" || term == "P" || term == "R" || term == "W", o, "method.objective.", term,
+      const auto known = constrained::term_names();
+      r.require(std::find(known.begin(), known.end(), term) != known.end(), o, "method.objective.", term,
                 "unknown term (F, P, R or W)");
       double w = 0;
       r.read(*o, "method.objective.", term, w);

@@ -29,10 +29,10 @@ torch::Tensor TiltedEnergyImpl::energy(const torch::Tensor& x, const torch::Tens
 }
 
 torch::Tensor TiltedEnergyImpl::energy_per_context(const torch::Tensor& x, const torch::Tensor& context) {
-  TORCH_CHECK(context.defined() && context.dim() == 2 && context.size(0) >= 1 && x.size(0) % context.size(0) == 0,
-              "TiltedEnergy: energy_per_context needs x [k*B, D] and a context [B, C]");
+  // The tilt's own per-context call checks the shapes (x [k*B, D], context [B, C]) first.
+  auto e = tilt_->energy_per_context(x, context);
   const int64_t k = x.size(0) / context.size(0);
-  return tilt_->energy_per_context(x, context) - base_log_prob(x, k == 1 ? context : context.repeat({k, 1}));
+  return e - base_log_prob(x, k == 1 ? context : context.repeat({k, 1}));
 }
 
 }  // namespace jeffreys::energy
