@@ -9,12 +9,20 @@ void SweepFlags::add_to(CLI::App* c, const std::string& config_help, const std::
   c->add_option("--config", config, config_help)->required();
   c->add_option("--out", out_dir, out_help)->required();
   c->add_option("--jobs", jobs, "runs at once, each its own process (default 2)")->check(CLI::Range(1, 256));
+  c->add_option("--nproc", nproc,
+                "processes per run: each run trains data parallel on N local ranks (jeffreys train/sbi --nproc N)")
+      ->check(CLI::Range(1, 256));
   c->add_flag("--report-only", report_only, report_help);
   c->add_option("--executable", executable, "jeffreys executable for each run (default: this one)");
 }
 
 app::SweepOptions SweepFlags::options(std::ostream& progress) const {
-  return {jobs, executable.empty() ? this_executable() : executable, &progress};
+  app::SweepOptions o;
+  o.jobs = jobs;
+  o.executable = executable.empty() ? this_executable() : executable;
+  o.progress = &progress;
+  o.nproc = nproc;
+  return o;
 }
 
 int SweepFlags::print_written(const std::vector<std::string>& files, std::ostream& out) const {

@@ -13,12 +13,12 @@ namespace jeffreys::cli {
 
 struct SweepFlags {
   std::string config, out_dir, executable;
-  int jobs = 2;
+  int jobs = 2, nproc = 1;
   bool report_only = false;
 
-  /// Declares --config, --out, --jobs, --report-only and --executable on `c`.
+  /// Declares --config, --out, --jobs, --nproc, --report-only and --executable on `c`.
   void add_to(CLI::App* c, const std::string& config_help, const std::string& out_help, const std::string& report_help);
-  /// The sweep's options: --jobs, the executable (this one by default), progress to `progress`.
+  /// The sweep's options: --jobs, --nproc, the executable (this one by default), progress to `progress`.
   app::SweepOptions options(std::ostream& progress) const;
   /// "wrote <out>/<file>" for each file of a report; returns the exit code 0.
   int print_written(const std::vector<std::string>& files, std::ostream& out) const;

@@ -3,9 +3,11 @@
 among the issue-16 candidates, to the committed results alone; and prints the SBI study's paired
 per-seed differences against NPE (a seed's simulations are shared by every method).
 
-Cells: 2D (experiments/small_data_2d/paper/results.csv): final flow NLL per data set at 200 points;
-SBI (experiments/sbibm/paper/results.csv): mean flow C2ST over observations per task and budget,
-sbibm's protocol (sampler "flow", not "flow-oracle"); images: not run. In each cell the candidates
+Cells: 2D (experiments/small_data_2d/paper/ and paper_more/results.csv): final flow NLL per data set
+at 200 points; SBI (experiments/sbibm/paper/results.csv): mean flow C2ST over observations per task
+and budget, sbibm's protocol (sampler "flow", not "flow-oracle"); images
+(experiments/fashion_mnist/small_data/results.csv): FID of the flow's samples per training-set size
+(the 60,000-image reference has no paper-formulation arms and is not a cell). In each cell the candidates
 are ranked on their seed means (1 = best); a candidate absent from a cell takes the worst rank.
 Run: /usr/bin/python3 experiments/default_rule.py"""
 import csv
@@ -20,14 +22,24 @@ SBI_NAME = {"jeffreys-F10": "jeffreys"}  # the SBI study runs the default's SBI 
 
 def cells():
     out = {}
-    path = os.path.join(ROOT, "small_data_2d", "paper", "results.csv")
-    if os.path.exists(path):
+    for folder in ("paper", "paper_more"):
+        path = os.path.join(ROOT, "small_data_2d", folder, "results.csv")
+        if not os.path.exists(path):
+            continue
         by = defaultdict(list)
         for r in csv.DictReader(open(path)):
-            if r["status"] == "completed" and r["arm"] in CANDIDATES:
+            if r["status"] == "completed" and r["arm"] in CANDIDATES and r["n_train"] == "200":
                 by[(r["dataset"], r["n_train"], r["arm"])].append(float(r["final_nll"]))
         for (d, n, arm), v in by.items():
             out.setdefault(f"2D {d} n={n}", {})[arm] = statistics.mean(v)
+    path = os.path.join(ROOT, "fashion_mnist", "small_data", "results.csv")
+    if os.path.exists(path):
+        by = defaultdict(list)
+        for r in csv.DictReader(open(path)):
+            if r["sampler"] == "flow" and r["method"] in CANDIDATES and r["fid"] not in ("", "nan"):
+                by[(r["n_train"], r["method"])].append(float(r["fid"]))
+        for (n, m), v in by.items():
+            out.setdefault(f"images n={n}", {})[m] = statistics.mean(v)
     path = os.path.join(ROOT, "sbibm", "paper", "results.csv")
     if os.path.exists(path):
         per_seed = defaultdict(list)  # (task, budget, method, seed) -> C2ST per observation
@@ -70,11 +82,11 @@ def main():
         print(f"{cell}: {line}")
         for c in CANDIDATES:
             ranks[c].append(order.index(c) + 1 if c in values else len(CANDIDATES))
-    print("\nmean rank over", len(table), "cells (images not run):")
+    images_run = any(cell.startswith("images") for cell in table)
+    print("\nmean rank over", len(table), "cells" + ("" if images_run else " (images not run)") + ":")
     for c in sorted(CANDIDATES, key=lambda c: statistics.mean(ranks[c])):
         print(f"  {c}: {statistics.mean(ranks[c]):.2f}")
     best = min(CANDIDATES, key=lambda c: statistics.mean(ranks[c]))
-    images_run = False  # the image study of issue 16 (1,000 and 5,000 images) has not been run
     if best != "jeffreys" and images_run:
         print(f"\nlowest mean rank: {best}: the default becomes {best}")
     else:

@@ -30,6 +30,9 @@ struct DataConfig {
   int64_t n_train = 500;
   /// CSV only: held out for evaluation.
   double validation_fraction = 0.1;
+  /// CSV only: train on a random subset of this many training rows, drawn with the run's seed (0: all);
+  /// the small-data setting on a data set given as a file.
+  int64_t subset = 0;
 };
 
 struct FlowConfig {

@@ -74,6 +74,13 @@ std::vector<KeySpec> make_keys() {
        },
        "CSV only: a separate evaluation set (then all of `data.csv` trains)",
        [](const Config& c) { return !c.data.test_csv.empty(); }},
+      {"data", "subset", JEFFREYS_FIELD(int64_t, data.subset),
+       [](const Config& c) {
+         if (c.data.subset < 0) return std::string("must be >= 0 (0: every training row)");
+         return c.data.subset == 0 || c.data.name == "csv" ? std::string() : "needs data.name = \"csv\" (built-in sets: data.n_train)";
+       },
+       "CSV only: train on a random subset of this many training rows, drawn with the run's seed (0: all)",
+       [](const Config& c) { return c.data.subset != 0; }},
 
       name_key("flow", "family", JEFFREYS_FIELD(std::string, flow.family), NameKind::flow_family, "flow family"),
       {"flow", "layers", JEFFREYS_FIELD(int64_t, flow.layers), IN_RANGE(flow.layers, 1, 256),

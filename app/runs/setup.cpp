@@ -73,6 +73,14 @@ std::unique_ptr<Setup> build(const Config& c) {
       s->train_x = sp.train;
       s->validation = sp.validation;
     }
+    if (c.data.subset > 0) {
+      if (c.data.subset > s->train_x.size(0))
+        throw data::DataError(c.data.csv + ": data.subset = " + std::to_string(c.data.subset) + ", but only " +
+                              std::to_string(s->train_x.size(0)) + " training rows");
+      // Drawn with the run's seed, as a built-in set's fixed training set is: the seeds of a study
+      // then vary the data as well as the initialisation.
+      s->train_x = data::random_subset(s->train_x, c.data.subset, c.seed);
+    }
   } else {
     s->toy = data::make_toy2d(c.data.name);
     s->train_x = data::fixed_training_set(*s->toy, c.data.n_train, c.seed);

@@ -15,9 +15,16 @@ namespace jeffreys::app::image_files {
 /// `out`/autoencoder_d<d>: the autoencoder of latent size d, its codes and summary.
 inline std::string ae_dir(const std::string& out, int64_t d) { return out + "/autoencoder_d" + std::to_string(d); }
 
-/// A latent run's name (and folder under runs/): <arm>__d<d>__s<seed>.
-inline std::string run_name(const std::string& arm, int64_t d, uint64_t seed) {
-  return arm + "__d" + std::to_string(d) + "__s" + std::to_string(seed);
+/// A latent run's name (and folder under runs/): <arm>__d<d>__s<seed> on every training code,
+/// <arm>__d<d>__n<n>__s<seed> on a subset of n codes.
+inline std::string run_name(const std::string& arm, int64_t d, int64_t n_train, uint64_t seed) {
+  return arm + "__d" + std::to_string(d) + (n_train > 0 ? "__n" + std::to_string(n_train) : std::string()) + "__s" +
+         std::to_string(seed);
+}
+
+/// The suffix of a latent size's (and subset's) figures: _d<d> or _d<d>_n<n>.
+inline std::string cell_suffix(int64_t d, int64_t n_train) {
+  return "_d" + std::to_string(d) + (n_train > 0 ? "_n" + std::to_string(n_train) : std::string());
 }
 
 /// The lowest pixel value of the study's range.

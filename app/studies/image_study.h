@@ -45,6 +45,9 @@ struct LatentArm {
 struct LatentConfig {
   std::string base;  ///< run configuration (resolved path); the study sets its data, seed and method
   std::vector<int64_t> latent_dims;  ///< autoencoders whose codes get latent models (default: the first)
+  /// Training codes per latent run: a random subset of this many, drawn with the run's seed (the
+  /// small-data regime; the autoencoder still sees every training image); 0 = every code.
+  std::vector<int64_t> n_train = {0};
   std::vector<uint64_t> seeds = {0, 1, 2};
   std::vector<std::string> set;  ///< overrides for every run, before the arm's
   std::vector<LatentArm> arms;
@@ -92,15 +95,16 @@ AutoencoderSummary autoencode_run(const ImageStudyConfig& c, int64_t latent_dim,
 /// jobs: latent runs trained at once; the executable of the latent runs; progress.
 using ImageStudyOptions = SweepOptions;
 
-/// Everything into `out`: autoencoder_d<k>/, classifier/, runs/<method>__d<k>__s<seed>/ (plus
+/// Everything into `out`: autoencoder_d<k>/, classifier/, runs/<method>__d<k>[__n<n>]__s<seed>/ (plus
 /// image_eval.json and grid_<sampler>.png in each), then the report. Returns the failed runs.
 int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const ImageStudyOptions& options);
 
 /// From the folders present: results.csv (one row per run and sampler: method, seed, latent_dim,
-/// sampler, fid, precision, recall, latent_test_nll, latent_test_nll_proxy, train_seconds),
-/// results.md (mean ± std over seeds), samples_d<k>.png (seed 0's flow samples of every method
-/// side by side), samplers_d<k>.png (flow, proxy and Langevin samples of each method with an energy
-/// model) and each grid alone as grids/<method>_d<k>_<sampler>.png.
+/// n_train (training codes), sampler, fid, precision, recall, latent_test_nll, latent_test_nll_proxy,
+/// train_seconds), results.md (mean ± std over seeds), samples_d<k>.png (seed 0's flow samples of
+/// every method side by side), samplers_d<k>.png (flow, proxy and Langevin samples of each method with
+/// an energy model) and each grid alone as grids/<method>_d<k>_<sampler>.png; `_n<n>` is added to
+/// these names for the runs on a subset.
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out);
 
 }  // namespace jeffreys::app

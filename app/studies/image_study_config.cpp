@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app/config/config.h"
@@ -110,7 +111,7 @@ ImageStudyConfig load_image_study(const std::string& path) {
   if (c.has_classifier && c.data.source != "fashion-mnist")
     toml_fail(path, root.get("classifier"), "classifier", "needs labelled images (data.source = \"fashion-mnist\")");
   if (const auto* t = section(path, root, "latent")) {
-    only_known_keys(path, *t, "latent.", {"base", "latent_dims", "seeds", "set", "arm"});
+    only_known_keys(path, *t, "latent.", {"base", "latent_dims", "n_train", "seeds", "set", "arm"});
     const auto* b = t->get("base");
     if (b == nullptr || !b->is_string()) toml_fail(path, b, "latent.base", "must name the run configuration of the latent models");
     c.latent.base = (fs::path(path).parent_path() / *b->value<std::string>()).lexically_normal().string();
@@ -119,6 +120,15 @@ ImageStudyConfig load_image_study(const std::string& path) {
     for (auto d : c.latent.latent_dims)
       if (std::find(c.autoencoder.latent_dims.begin(), c.autoencoder.latent_dims.end(), d) == c.autoencoder.latent_dims.end())
         toml_fail(path, t->get("latent_dims"), "latent.latent_dims", std::to_string(d) + " is not in autoencoder.latent_dims");
+    if (t->get("n_train")) {
+      c.latent.n_train = read_toml_list<int64_t>(path, *t, "n_train", "latent.");
+      std::set<int64_t> seen;
+      if (c.latent.n_train.empty()) toml_fail(path, t->get("n_train"), "latent.n_train", "must not be empty");
+      for (auto n : c.latent.n_train)
+        if (n < 0 || n == 1 || !seen.insert(n).second)
+          toml_fail(path, t->get("n_train"), "latent.n_train",
+                    "sizes must be >= 2 (0: every code) and each given once, not " + std::to_string(n));
+    }
     if (t->get("seeds")) c.latent.seeds = read_toml_list<uint64_t>(path, *t, "seeds", "latent.");
     c.latent.set = read_toml_list<std::string>(path, *t, "set", "latent.");
     if (const auto* arms = t->get("arm")) {

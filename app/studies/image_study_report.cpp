@@ -32,13 +32,20 @@ using namespace image_files;
 
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// The number of codes a latent run trained on: the subset's size, or every training image's code.
+int64_t training_codes(const std::string& out, int64_t d, int64_t n_train) {
+  if (n_train > 0) return n_train;
+  const auto f = ae_dir(out, d) + "/summary.json";
+  return fs::exists(f) ? read_json(f).value("train_images", int64_t{0}) : 0;
+}
 }  // namespace
 
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out) {
   struct Row {
     std::string method, sampler;
     uint64_t seed = 0;
-    int64_t latent_dim = 0;
+    int64_t latent_dim = 0, n_train = 0;
     double fid = kNaN, precision = kNaN, recall = kNaN, nll = kNaN, nll_proxy = kNaN, seconds = kNaN;
   };
   std::vector<Row> rows;
@@ -47,48 +54,52 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     const auto rf = ae_dir(out, d) + "/reference_eval.json";
     if (fs::exists(rf)) refs[d] = read_json(rf);
     for (uint64_t seed : c.latent.seeds)
-      for (const auto& arm : c.latent.arms) {
-        const auto dir = out + "/runs/" + run_name(arm.name, d, seed);
-        if (!fs::exists(dir + "/summary.json")) continue;
-        auto sum = read_json(dir + "/summary.json");
-        Row base;
-        base.method = arm.name;
-        base.seed = seed;
-        base.latent_dim = d;
-        const auto& fin = sum.value("final", json::object());
-        base.nll = fin.value("nll_flow", kNaN);
-        base.nll_proxy = fin.value("nll_proxy", kNaN);
-        base.seconds = sum.value("wall_seconds", kNaN);
-        if (sum.value("status", "") != "completed") {
-          base.sampler = "diverged";
-          rows.push_back(base);
-          continue;
+      for (auto n : c.latent.n_train)
+        for (const auto& arm : c.latent.arms) {
+          const auto dir = out + "/runs/" + run_name(arm.name, d, n, seed);
+          if (!fs::exists(dir + "/summary.json")) continue;
+          auto sum = read_json(dir + "/summary.json");
+          Row base;
+          base.method = arm.name;
+          base.seed = seed;
+          base.latent_dim = d;
+          base.n_train = training_codes(out, d, n);
+          const auto& fin = sum.value("final", json::object());
+          base.nll = fin.value("nll_flow", kNaN);
+          base.nll_proxy = fin.value("nll_proxy", kNaN);
+          base.seconds = sum.value("wall_seconds", kNaN);
+          if (sum.value("status", "") != "completed") {
+            base.sampler = "diverged";
+            rows.push_back(base);
+            continue;
+          }
+          if (!fs::exists(dir + "/image_eval.json")) {
+            base.sampler = "flow";
+            rows.push_back(base);
+            continue;
+          }
+          const auto eval = read_json(dir + "/image_eval.json");
+          for (const auto& [sampler, v] : eval.items()) {
+            Row r = base;
+            r.sampler = sampler;
+            r.fid = v.value("fid", kNaN);
+            r.precision = v.value("precision", kNaN);
+            r.recall = v.value("recall", kNaN);
+            rows.push_back(r);
+          }
         }
-        if (!fs::exists(dir + "/image_eval.json")) {
-          base.sampler = "flow";
-          rows.push_back(base);
-          continue;
-        }
-        const auto eval = read_json(dir + "/image_eval.json");
-        for (const auto& [sampler, v] : eval.items()) {
-          Row r = base;
-          r.sampler = sampler;
-          r.fid = v.value("fid", kNaN);
-          r.precision = v.value("precision", kNaN);
-          r.recall = v.value("recall", kNaN);
-          rows.push_back(r);
-        }
-      }
   }
   // Samplers in a fixed order in the tables: flow, proxy, langevin.
   auto order = [](const std::string& s) { return s == "flow" ? 0 : s == "proxy" ? 1 : s == "langevin" ? 2 : 3; };
-  std::stable_sort(rows.begin(), rows.end(), [&](const Row& a, const Row& b) { return order(a.sampler) < order(b.sampler); });
+  std::stable_sort(rows.begin(), rows.end(),
+                   [&](const Row& a, const Row& b) { return order(a.sampler) < order(b.sampler); });
   std::ostringstream csv;
-  csv << "method,seed,latent_dim,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_seconds\n";
+  csv << "method,seed,latent_dim,n_train,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_"
+         "seconds\n";
   for (const auto& r : rows)
-    csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.sampler << "," << fixed(r.fid, 4) << ","
-        << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << "," << fixed(r.nll_proxy, 4) << ","
-        << fixed(r.seconds, 1) << "\n";
+    csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.n_train << "," << r.sampler << ","
+        << fixed(r.fid, 4) << "," << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << ","
+        << fixed(r.nll_proxy, 4) << "," << fixed(r.seconds, 1) << "\n";
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
 
@@ -96,81 +107,90 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
   md << "# Latent image generation: " << c.data.source << "\n\n"
      << "FID, precision and recall (k = " << c.evaluation.k << ") in the classifier's feature space, "
      << c.evaluation.samples << " decoded samples against as many test images; latent test NLL in nats per code "
-     << "(z-scored codes of the test images). Mean ± std over seeds (number of seeds). Lower FID and NLL are better.\n\n";
+     << "(z-scored codes of the test images). Mean ± std over seeds (number of seeds). Lower FID and NLL are "
+        "better.\n\n";
   if (fs::exists(out + "/classifier/summary.json"))
-    md << "Feature classifier test accuracy: " << fixed(read_json(out + "/classifier/summary.json").at("test_accuracy").get<double>(), 4)
-       << "\n\n";
-  for (auto d : c.latent.latent_dims) {
-    if (fs::exists(ae_dir(out, d) + "/summary.json"))
-      md << "## Latent size " << d << " (autoencoder test MSE per pixel "
-         << fixed(read_json(ae_dir(out, d) + "/summary.json").at("test_mse").get<double>(), 5) << ")\n\n";
-    md << "| method | sampler | FID | precision | recall | latent test NLL | proxy NLL | train s |\n|---|---|---|---|---|---|---|---|\n";
-    if (refs.count(d))
-      for (const char* k : {"train-images", "reconstructions"})
-        md << "| " << k << " (reference) | - | " << fixed(refs[d][k]["fid"].get<double>(), 2) << " | "
-           << fixed(refs[d][k]["precision"].get<double>()) << " | " << fixed(refs[d][k]["recall"].get<double>()) << " | | | |\n";
-    for (const auto& arm : c.latent.arms)
-      for (const char* sampler : {"flow", "proxy", "langevin", "diverged"}) {
-        std::vector<double> fid, p, r, nll, nllp, sec;
-        for (const auto& row : rows)
-          if (row.method == arm.name && row.latent_dim == d && row.sampler == sampler) {
-            fid.push_back(row.fid), p.push_back(row.precision), r.push_back(row.recall);
-            nll.push_back(row.nll), nllp.push_back(row.nll_proxy), sec.push_back(row.seconds);
-          }
-        if (fid.empty()) continue;
-        auto cell = [](const std::vector<double>& v, int digits) {
-          CellFormat f;
-          f.precision = digits;
-          f.count = true;
-          f.missing = "-";
-          f.infinity_sign = false;
-          return mean_std_cell(mean_std(v), f);
-        };
-        md << "| " << arm.name << " | " << sampler << " | " << cell(fid, 2) << " | " << cell(p, 3) << " | " << cell(r, 3)
-           << " | " << cell(nll, 2) << " | " << cell(nllp, 2) << " | " << cell(sec, 0) << " |\n";
-      }
-    md << "\n";
-  }
+    md << "Feature classifier test accuracy: "
+       << fixed(read_json(out + "/classifier/summary.json").at("test_accuracy").get<double>(), 4) << "\n\n";
+  for (auto d : c.latent.latent_dims)
+    for (auto n : c.latent.n_train) {
+      const auto codes = training_codes(out, d, n);
+      md << "## Latent size " << d << ", " << (n > 0 ? "a random subset of " : "") << codes << " training codes";
+      if (fs::exists(ae_dir(out, d) + "/summary.json"))
+        md << " (autoencoder test MSE per pixel "
+           << fixed(read_json(ae_dir(out, d) + "/summary.json").at("test_mse").get<double>(), 5)
+           << ", trained on every image)";
+      md << "\n\n";
+      md << "| method | sampler | FID | precision | recall | latent test NLL | proxy NLL | train s "
+            "|\n|---|---|---|---|---|---|---|---|\n";
+      if (refs.count(d))
+        for (const char* k : {"train-images", "reconstructions"})
+          md << "| " << k << " (reference) | - | " << fixed(refs[d][k]["fid"].get<double>(), 2) << " | "
+             << fixed(refs[d][k]["precision"].get<double>()) << " | " << fixed(refs[d][k]["recall"].get<double>())
+             << " | | | |\n";
+      for (const auto& arm : c.latent.arms)
+        for (const char* sampler : {"flow", "proxy", "langevin", "diverged"}) {
+          std::vector<double> fid, p, r, nll, nllp, sec;
+          for (const auto& row : rows)
+            if (row.method == arm.name && row.latent_dim == d && row.n_train == codes && row.sampler == sampler) {
+              fid.push_back(row.fid), p.push_back(row.precision), r.push_back(row.recall);
+              nll.push_back(row.nll), nllp.push_back(row.nll_proxy), sec.push_back(row.seconds);
+            }
+          if (fid.empty()) continue;
+          auto cell = [](const std::vector<double>& v, int digits) {
+            CellFormat f;
+            f.precision = digits;
+            f.count = true;
+            f.missing = "-";
+            f.infinity_sign = false;
+            return mean_std_cell(mean_std(v), f);
+          };
+          md << "| " << arm.name << " | " << sampler << " | " << cell(fid, 2) << " | " << cell(p, 3) << " | "
+             << cell(r, 3) << " | " << cell(nll, 2) << " | " << cell(nllp, 2) << " | " << cell(sec, 0) << " |\n";
+        }
+      md << "\n";
+    }
   write_file_atomically(out + "/results.md", md.str());
   std::vector<std::string> files = {"results.csv", "results.md"};
 
   // Seed 0's grids: the flow's samples of every method side by side (samples_d<k>.png), and per
   // method with an energy model its three samplers in a row (samplers_d<k>.png).
-  for (auto d : c.latent.latent_dims) {
-    std::vector<plot::Image> flows, samplers;
-    int sampler_columns = 1;
-    const auto seed0 = c.latent.seeds.front();
-    for (const auto& arm : c.latent.arms) {
-      std::vector<plot::Image> row;
-      for (const char* sampler : {"flow", "proxy", "langevin"}) {
-        const auto f = out + "/runs/" + run_name(arm.name, d, seed0) + "/grid_" + sampler + ".pt";
-        if (!fs::exists(f)) continue;
-        torch::Tensor imgs;
-        torch::load(imgs, f);
-        row.push_back(plot::image_grid(imgs, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2,
-                                       arm.name + " (" + sampler + ")"));
-        const auto grid = "grids/" + arm.name + "_d" + std::to_string(d) + "_" + sampler + ".png";
-        fs::create_directories(out + "/grids");
-        plot::save_png(row.back(), out + "/" + grid);
-        files.push_back(grid);
+  for (auto d : c.latent.latent_dims)
+    for (auto n : c.latent.n_train) {
+      std::vector<plot::Image> flows, samplers;
+      int sampler_columns = 1;
+      const auto seed0 = c.latent.seeds.front();
+      for (const auto& arm : c.latent.arms) {
+        std::vector<plot::Image> row;
+        for (const char* sampler : {"flow", "proxy", "langevin"}) {
+          const auto f = out + "/runs/" + run_name(arm.name, d, n, seed0) + "/grid_" + sampler + ".pt";
+          if (!fs::exists(f)) continue;
+          torch::Tensor imgs;
+          torch::load(imgs, f);
+          row.push_back(plot::image_grid(imgs, static_cast<int>(c.evaluation.grid), pixel_low(c), 1.0, 2,
+                                         arm.name + " (" + sampler + ")"));
+          const auto grid = "grids/" + arm.name + cell_suffix(d, n) + "_" + sampler + ".png";
+          fs::create_directories(out + "/grids");
+          plot::save_png(row.back(), out + "/" + grid);
+          files.push_back(grid);
+        }
+        if (row.empty()) continue;
+        flows.push_back(row.front());
+        if (row.size() > 1) {
+          sampler_columns = std::max(sampler_columns, static_cast<int>(row.size()));
+          samplers.insert(samplers.end(), row.begin(), row.end());
+        }
       }
-      if (row.empty()) continue;
-      flows.push_back(row.front());
-      if (row.size() > 1) {
-        sampler_columns = std::max(sampler_columns, static_cast<int>(row.size()));
-        samplers.insert(samplers.end(), row.begin(), row.end());
+      const auto suffix = cell_suffix(d, n) + ".png";
+      if (!flows.empty()) {
+        plot::save_png(plot::tile(flows, std::min<int>(static_cast<int>(flows.size()), 6)), out + "/samples" + suffix);
+        files.push_back("samples" + suffix);
+      }
+      if (!samplers.empty()) {
+        plot::save_png(plot::tile(samplers, sampler_columns), out + "/samplers" + suffix);
+        files.push_back("samplers" + suffix);
       }
     }
-    const auto suffix = "_d" + std::to_string(d) + ".png";
-    if (!flows.empty()) {
-      plot::save_png(plot::tile(flows, std::min<int>(static_cast<int>(flows.size()), 6)), out + "/samples" + suffix);
-      files.push_back("samples" + suffix);
-    }
-    if (!samplers.empty()) {
-      plot::save_png(plot::tile(samplers, sampler_columns), out + "/samplers" + suffix);
-      files.push_back("samplers" + suffix);
-    }
-  }
   return files;
 }
 

@@ -17,6 +17,7 @@ Sweep::Sweep(std::string what, std::string out, SweepOptions options)
   if (options_.executable.empty() || !fs::exists(options_.executable))
     throw std::invalid_argument(what_ + ": the jeffreys executable '" + options_.executable + "' does not exist");
   if (out_.empty()) throw std::invalid_argument(what_ + ": --out must name a folder");
+  if (options_.nproc < 1) throw std::invalid_argument(what_ + ": --nproc must be >= 1");
   for (const char* d : {"runs", "logs"}) fs::create_directories(out_ + "/" + d);
 }
 
@@ -39,6 +40,7 @@ std::string Sweep::config_file(const std::string& name) const {
 std::vector<std::string> Sweep::command(const std::vector<std::string>& args) const {
   std::vector<std::string> c = {options_.executable};
   c.insert(c.end(), args.begin(), args.end());
+  if (options_.nproc > 1) c.insert(c.end(), {"--nproc", std::to_string(options_.nproc)});
   return c;
 }
 
@@ -59,7 +61,8 @@ SweepOutcome Sweep::run(const std::vector<SweepRun>& plan, const SweepRules& rul
   std::ostream* out = options_.progress;
   if (out)
     *out << what_ << ": " << plan.size() << " runs planned, " << outcome.skipped << " already finished, " << todo.size()
-         << " to run with " << options_.jobs << " at a time\n"
+         << " to run with " << options_.jobs << " at a time"
+         << (options_.nproc > 1 ? ", " + std::to_string(options_.nproc) + " processes each" : std::string()) << "\n"
          << std::flush;
   std::vector<ProcessJob> jobs;
   for (const auto* r : todo) jobs.push_back({command(r->args), log_file(r->name)});

@@ -17,6 +17,9 @@ struct SweepOptions {
   std::string executable;
   /// One line per finished run with the count and time left; nullptr = quiet.
   std::ostream* progress = nullptr;
+  /// Processes per run: above 1 each run is launched with `--nproc` (data parallel on c10d), so a
+  /// sweep holds jobs × nproc processes at once.
+  int nproc = 1;
 };
 
 /// One planned run: its name (its folder under runs/ and its log under logs/) and the command

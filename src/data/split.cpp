@@ -24,4 +24,12 @@ Split split(const torch::Tensor& x, double validation_fraction, uint64_t seed) {
   return {shuffled.narrow(0, n_val, n - n_val), shuffled.narrow(0, 0, n_val)};
 }
 
+torch::Tensor random_subset(const torch::Tensor& x, int64_t n, uint64_t seed) {
+  if (!x.defined() || x.dim() < 1) throw std::invalid_argument("random_subset: expected a tensor with rows (dim >= 1)");
+  if (n < 1 || n > x.size(0))
+    throw std::invalid_argument("random_subset: " + std::to_string(n) + " rows asked of " + std::to_string(x.size(0)));
+  auto keep = torch::randperm(x.size(0), at::detail::createCPUGenerator(seed), torch::kLong).narrow(0, 0, n);
+  return x.index_select(0, keep.to(x.device()));
+}
+
 }  // namespace jeffreys::data

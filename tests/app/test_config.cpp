@@ -135,6 +135,8 @@ const BadCase kBad[] = {
     {"wgan_zero_critic_steps", "[wgan]\n\ncritic_steps = 0\n", 3, "wgan.critic_steps"},
     {"csv_without_file", "[data]\nname = \"csv\"\n", 0, "data.csv"},
     {"test_csv_without_csv", "[data]\nname = \"rings\"\ntest_csv = \"t.csv\"\n", 0, "data.test_csv"},
+    {"subset_of_builtin_set", "[data]\nname = \"rings\"\nsubset = 100\n", 0, "data.subset"},
+    {"negative_subset", "[data]\nname = \"csv\"\ncsv = \"a.csv\"\nsubset = -1\n", 0, "data.subset"},
 };
 
 INSTANTIATE_TEST_SUITE_P(Corpus, MalformedConfig, ::testing::ValuesIn(kBad),

@@ -80,8 +80,22 @@ TEST(ImageStudyFile, ErrorsNameFileLineAndKey) {
         "[[latent.arm]]\nname = \"a\"\n", "32 is not in autoencoder.latent_dims");
   check("arm.toml", "[latent]\nbase = \"base.toml\"\n[[latent.arm]]\nname = \"a\"\nset = ['flow.layers=0']\n",
         "flow.layers");
+  check("n_train.toml", "[latent]\nbase = \"base.toml\"\nn_train = [1000, 1000]\n[[latent.arm]]\nname = \"a\"\n",
+        ":3: key 'latent.n_train': sizes must be >= 2 (0: every code) and each given once");
   check("base.toml.missing", "[latent]\nbase = \"nowhere.toml\"\n", "nowhere.toml' not found");
   check("png.toml", "[data]\nsource = \"png-folder\"\npath = \".\"\n[classifier]\nepochs = 1\n", "needs labelled images");
+}
+
+TEST(ImageStudyFile, CommittedSmallDataStudyPlansSubsetsOfTheCodes) {
+  if (!fs::is_directory(kFashion)) GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make test installs it)";
+  const auto c = je::load_image_study(std::string(JEFFREYS_SOURCE_DIR) + "/experiments/fashion_mnist/small_data.toml");
+  EXPECT_EQ(c.latent.n_train, (std::vector<int64_t>{1000, 5000}));
+  EXPECT_EQ(c.latent.latent_dims, (std::vector<int64_t>{32}));
+  EXPECT_EQ(c.latent.seeds.size(), 3u);
+  std::set<std::string> arms;
+  for (const auto& a : c.latent.arms) arms.insert(a.name);
+  EXPECT_EQ(arms, (std::set<std::string>{"mle-flow", "jeffreys", "jeffreys-F10", "paper", "paper-H", "paper-H-W0.1",
+                                         "paper-H-T"}));
 }
 
 TEST(ImageStudy, TinyStudyEndToEnd) {
@@ -89,12 +103,16 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
     GTEST_SKIP() << "Debian's dataset-fashion-mnist is not installed (make test installs it)";
   auto d = fresh_dir("tiny");
   write(d / "base.toml", base_config());
-  auto cfg = je::load_image_study(write(d / "study.toml", tiny_study(kFashion)));
+  // Every code (0) and a random subset of 500 of the 2000 (the small-data regime).
+  auto text = tiny_study(kFashion);
+  text.insert(text.find("seeds = [0]\n"), "n_train = [0, 500]\n");
+  auto cfg = je::load_image_study(write(d / "study.toml", text));
   je::ImageStudyOptions o;
   o.executable = JEFFREYS_EXE;
   const auto out = (d / "out").string();
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
   for (const char* f : {"results.csv", "results.md", "samples_d4.png", "samplers_d4.png", "grids/joint_d4_proxy.png",
+                        "samples_d4_n500.png", "grids/joint_d4_n500_proxy.png", "runs/mle__d4__n500__s0/grid_flow.png",
                         "autoencoder_d4/model.pt",
                         "autoencoder_d4/latents_train.csv", "autoencoder_d4/reconstructions.png", "classifier/model.pt",
                         "runs/joint__d4__s0/grid_flow.png", "runs/joint__d4__s0/grid_proxy.png",
@@ -111,7 +129,9 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   std::ifstream in(out + "/results.csv");
   std::string header, line;
   std::getline(in, header);
-  EXPECT_EQ(header, "method,seed,latent_dim,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_seconds");
+  EXPECT_EQ(header,
+            "method,seed,latent_dim,n_train,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,"
+            "train_seconds");
   int rows = 0;
   std::set<std::string> samplers;
   while (std::getline(in, line)) {
@@ -119,19 +139,29 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
     std::stringstream s(line);
     std::vector<std::string> f;
     for (std::string x; std::getline(s, x, ',');) f.push_back(x);
-    ASSERT_EQ(f.size(), 10u) << line;
-    samplers.insert(f[0] + "/" + f[3]);
-    const double fid = std::stod(f[4]), p = std::stod(f[5]), r = std::stod(f[6]), nll = std::stod(f[7]);
+    ASSERT_EQ(f.size(), 11u) << line;
+    samplers.insert(f[0] + "/" + f[4] + "/" + f[3]);
+    const double fid = std::stod(f[5]), p = std::stod(f[6]), r = std::stod(f[7]), nll = std::stod(f[8]);
     EXPECT_TRUE(std::isfinite(fid) && fid > 0) << line;
     EXPECT_TRUE(p >= 0 && p <= 1 && r >= 0 && r <= 1) << line;
     EXPECT_TRUE(std::isfinite(nll)) << line;
   }
-  EXPECT_EQ(rows, 4);  // mle: flow; joint: flow, proxy, langevin
-  EXPECT_EQ(samplers, (std::set<std::string>{"mle/flow", "joint/flow", "joint/proxy", "joint/langevin"}));
+  EXPECT_EQ(rows, 8);  // per training-set size, mle: flow; joint: flow, proxy, langevin
+  EXPECT_EQ(samplers, (std::set<std::string>{"mle/flow/2000", "joint/flow/2000", "joint/proxy/2000", "joint/langevin/2000",
+                                             "mle/flow/500", "joint/flow/500", "joint/proxy/500", "joint/langevin/500"}));
+  // The subset runs train on data.subset = 500 (drawn with the run's seed: tests/data/test_split.cpp).
+  EXPECT_EQ(je::load_config(out + "/runs/mle__d4__n500__s0/config.toml").data.subset, 500);
+  EXPECT_EQ(je::load_config(out + "/runs/mle__d4__s0/config.toml").data.subset, 0);
+  {
+    std::ifstream md(out + "/results.md");
+    const std::string report((std::istreambuf_iterator<char>(md)), std::istreambuf_iterator<char>());
+    EXPECT_NE(report.find("## Latent size 4, 2000 training codes"), std::string::npos) << report;
+    EXPECT_NE(report.find("## Latent size 4, a random subset of 500 training codes"), std::string::npos) << report;
+  }
   // A second call finds everything finished and only rewrites the report.
-  const auto t0 = fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json");
+  const auto t0 = fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json");
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
-  EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__s0/image_eval.json"), t0);
+  EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json"), t0);
 }
 
 TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {
@@ -170,9 +200,9 @@ TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {
     std::stringstream s(line);
     std::vector<std::string> f;
     for (std::string x; std::getline(s, x, ',');) f.push_back(x);
-    ASSERT_EQ(f.size(), 10u) << line;
-    EXPECT_EQ(f[4], "nan") << line;  // no labels, no feature classifier, no FID
-    EXPECT_TRUE(std::isfinite(std::stod(f[7]))) << line;
+    ASSERT_EQ(f.size(), 11u) << line;
+    EXPECT_EQ(f[5], "nan") << line;  // no labels, no feature classifier, no FID
+    EXPECT_TRUE(std::isfinite(std::stod(f[8]))) << line;
   }
   EXPECT_EQ(rows, 3);
 }

@@ -79,6 +79,28 @@ TEST(Study, CommittedStudyPlansEveryArmDataSetSizeSeedAndTheLearningRatePanel) {
   EXPECT_NO_THROW(ex::load_study(kStudyDir + "/tuning.toml"));
 }
 
+TEST(Study, CommittedPaperFormulationStudiesPlanTheirGrids) {
+  // Issue 16's 2D studies: arms x data sets x sizes x seeds, as their files state.
+  const std::pair<const char*, size_t> files[] = {{"paper.toml", 6u * 3 * 3},
+                                                  {"paper_more.toml", 6u * 2 * 3},
+                                                  {"paper_sizes.toml", 6u * 5 * 2 * 3},
+                                                  {"ablation.toml", 11u * 2 * 3},
+                                                  {"drift.toml", 4u * 3}};
+  for (const auto& [file, runs] : files) {
+    const auto plan = ex::plan_study(ex::load_study(kStudyDir + "/" + file));
+    EXPECT_EQ(plan.size(), runs) << file;
+  }
+  // The ablation's fixed-weight arms: the paper formulation's Lagrangian with no constraint left.
+  for (const auto& r : ex::plan_study(ex::load_study(kStudyDir + "/ablation.toml")))
+    if (r.arm.rfind("fixed-", 0) == 0) {
+      EXPECT_TRUE(r.config.method.custom_constraints && r.config.method.constraints.empty()) << r.arm;
+      ASSERT_TRUE(r.config.method.custom_objective) << r.arm;
+      EXPECT_EQ(r.config.method.objective.at("F"), 1.0) << r.arm;
+      EXPECT_EQ(r.config.method.objective.size(), 3u) << r.arm;
+    }
+  for (const auto& r : ex::plan_study(ex::load_study(kStudyDir + "/drift.toml"))) EXPECT_EQ(r.config.train.steps, 100000);
+}
+
 TEST(Study, BadStudyFilesNameTheFileLineAndKey) {
   auto d = fresh_dir("bad");
   write(d / "base.toml", "[train]\nsteps = 10\n");
@@ -210,6 +232,32 @@ TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
   auto changed = quick;
   changed.push_back("flow.hidden=8");
   EXPECT_THROW(ex::run_study(ex::load_study((d / "study.toml").string(), changed), out, o), std::runtime_error);
+  fs::remove_all(d);
+}
+
+TEST(Study, NprocReachesEveryRunAsDataParallelRanks) {
+  auto d = fresh_dir("nproc");
+  write(d / "study.toml", committed_arms_with("[[grid]]\narms = [\"mle-flow\", \"wgan-gp\"]\ndatasets = "
+                                              "[\"two-moons\"]\nn_train = [200]\nseeds = [0]\n"));
+  const std::vector<std::string> quick = {"train.steps=40", "train.eval_every=40", "train.log_every=10",
+                                          "train.checkpoint_every=40", "eval.n_test=1000", "eval.log_z_samples=1000",
+                                          "eval.grid=20", "eval.mmd_samples=100"};
+  ex::StudyOptions o;
+  o.jobs = 1;
+  o.nproc = 2;
+  o.executable = JEFFREYS_EXE;
+  const auto out = (d / "out").string();
+  auto r = ex::run_study(ex::load_study((d / "study.toml").string(), quick), out, o);
+  // Maximum likelihood trains on two ranks; WGAN-GP, which has no data-parallel form, is refused by
+  // the run itself, which shows that the run was launched with --nproc 2.
+  EXPECT_EQ(r.completed, 1);
+  EXPECT_EQ(r.failed, 1);
+  std::ifstream log(d / "out" / "logs" / "wgan-gp__two-moons__n200__lr1e-04__s0.log");
+  const std::string text((std::istreambuf_iterator<char>(log)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("method 'wgan-gp' does not train data parallel"), std::string::npos) << text;
+  EXPECT_TRUE(fs::exists(d / "out" / "runs" / "mle-flow__two-moons__n200__lr1e-03__s0" / "checkpoint.pt"));
+  o.nproc = 0;
+  EXPECT_THROW(ex::run_study(ex::load_study((d / "study.toml").string(), quick), out, o), std::invalid_argument);
   fs::remove_all(d);
 }
 

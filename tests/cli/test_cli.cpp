@@ -117,6 +117,14 @@ TEST(Cli, BadConfigWritesNothing) {
   EXPECT_NE(r.err.find(csv.string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("3"), std::string::npos) << r.err;
   EXPECT_FALSE(fs::exists(dir));
+  // A subset larger than the training rows: named with the file, before the folder is made.
+  const auto small = fs::temp_directory_path() / "jeffreys_cli_small.csv";
+  std::ofstream(small) << "x,y\n1,2\n3,4\n5,6\n7,8\n";
+  r = cli({"train", "--out", dir.string(), "--set", "data.name=csv", "--set", "data.csv=" + small.string(), "--set",
+           "data.validation_fraction=0.25", "--set", "data.subset=10"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_NE(r.err.find(small.string() + ": data.subset = 10, but only 3 training rows"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(dir));
 }
 
 TEST(Cli, MalformedInputsThroughTheCommandLineLeaveNoFolder) {

@@ -53,3 +53,28 @@ TEST(Split, RejectsBadFractionsAndEmptyParts) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(RandomSubset, DistinctRowsOfTheInputFixedBySeed) {
+  auto x = rows(1000);
+  auto s = dt::random_subset(x, 100, 3);
+  ASSERT_EQ(s.sizes(), (std::vector<int64_t>{100, 3}));
+  // Whole rows of x (each row is 3i, 3i+1, 3i+2), each at most once.
+  auto first = s.select(1, 0);
+  EXPECT_TRUE(torch::equal(s.select(1, 1), first + 1));
+  EXPECT_TRUE(torch::equal(torch::fmod(first, 3), torch::zeros_like(first)));
+  auto sorted = std::get<0>(first.sort());
+  EXPECT_TRUE((sorted.slice(0, 1) - sorted.slice(0, 0, -1)).gt(0).all().item<bool>());
+  EXPECT_TRUE(torch::equal(dt::random_subset(x, 100, 3), s));   // the seed fixes it
+  EXPECT_FALSE(torch::equal(dt::random_subset(x, 100, 4), s));  // another seed draws another
+  // Uniform over the rows, not the first ones: the mean row index of 100 of 1000 is 499.5 +- 29.
+  EXPECT_NEAR((first / 3).mean().item<double>(), 499.5, 4 * 29.0);
+  // All rows: a permutation.
+  auto all = dt::random_subset(x, 1000, 3);
+  EXPECT_TRUE(torch::equal(std::get<0>(all.select(1, 0).sort()), x.select(1, 0)));
+  EXPECT_THROW(dt::random_subset(x, 1001, 3), std::invalid_argument);
+  EXPECT_THROW(dt::random_subset(x, 0, 3), std::invalid_argument);
+}
+
+}  // namespace

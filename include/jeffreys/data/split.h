@@ -16,4 +16,8 @@ struct Split {
 /// in [0, 1), or if it is > 0 and either part would be empty.
 Split split(const torch::Tensor& x, double validation_fraction, uint64_t seed);
 
+/// n distinct rows of x drawn uniformly at random with `seed` (the small-data setting on a given data
+/// set). Throws std::invalid_argument unless 1 <= n <= the number of rows.
+torch::Tensor random_subset(const torch::Tensor& x, int64_t n, uint64_t seed);
+
 }  // namespace jeffreys::data
