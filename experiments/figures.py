@@ -39,6 +39,14 @@ def rows(path):
         return list(csv.DictReader(f))
 
 
+def rows_or_skip(path, what):
+    """The table at path, or None (saying which figure is skipped) when the study has not written it."""
+    if os.path.exists(path):
+        return rows(path)
+    print("no", os.path.relpath(path, os.path.dirname(ROOT)) + ":", what, "skipped")
+    return None
+
+
 def number(s):
     try:
         v = float(s)
@@ -161,11 +169,9 @@ def small_data_curves(results="results", study_file="study.toml"):
     """nll_curves: test NLL over training per data set and training-set size, mean ± std band over seeds;
     lr_panel: the learning-rate comparison; both from curves.csv."""
     folder = os.path.join(ROOT, "small_data_2d", results)
-    path = os.path.join(folder, "curves.csv")
-    if not os.path.exists(path):
-        print("no", os.path.relpath(path, os.path.dirname(ROOT)), "(rerun the study's report): curves skipped")
+    table = rows_or_skip(os.path.join(folder, "curves.csv"), "curves (rerun the study's report)")
+    if table is None:
         return
-    table = rows(path)
     study = tomllib.load(open(os.path.join(ROOT, "small_data_2d", study_file), "rb"))
     lr_count = defaultdict(lambda: defaultdict(int))
     for r in table:
@@ -456,20 +462,24 @@ def sbi(results_folder, benchmark_file):
     save(fig, results_folder, "c2st_vs_budget")
 
 
-def images():
-    folder = os.path.join(ROOT, "fashion_mnist", "results")
-    table = rows(os.path.join(folder, "results.csv"))
-    dims = sorted({int(r["latent_dim"]) for r in table})
+def images(results="results"):
+    folder = os.path.join(ROOT, "fashion_mnist", results)
+    table = rows_or_skip(os.path.join(folder, "results.csv"), "image metrics")
+    if table is None:
+        return
+    # One row of panels per latent size and training-set size (studies before issue 16: every code).
+    cells = sorted({(int(r["latent_dim"]), int(r.get("n_train") or 0)) for r in table})
     series = list(dict.fromkeys((r["method"], r["sampler"]) for r in table))
-    fig, axes = plt.subplots(len(dims), 3, figsize=(11, 2.8 * len(dims)), squeeze=False)
-    for d_i, dim in enumerate(dims):
+    fig, axes = plt.subplots(len(cells), 3, figsize=(11, 2.8 * len(cells)), squeeze=False)
+    for d_i, (dim, n_train) in enumerate(cells):
         for m_i, (metric, better) in enumerate((("fid", "lower is better"), ("precision", "higher is better"),
                                                 ("recall", "higher is better"))):
             ax = axes[d_i][m_i]
             labels, means, stds = [], [], []
             for method, sampler in series:
                 values = [number(r[metric]) for r in table
-                          if r["method"] == method and r["sampler"] == sampler and int(r["latent_dim"]) == dim]
+                          if r["method"] == method and r["sampler"] == sampler and int(r["latent_dim"]) == dim
+                          and int(r.get("n_train") or 0) == n_train]
                 if not values:
                     continue
                 m, s, n = mean_std(values)
@@ -479,7 +489,7 @@ def images():
             ax.bar(range(len(means)), means, yerr=stds, capsize=2,
                    color=[f"C{i % 10}" for i in range(len(means))])
             ax.set_xticks(range(len(labels)), labels, rotation=70, fontsize=6)
-            ax.set_title(f"{metric} ({better}), latent {dim}")
+            ax.set_title(f"{metric} ({better}), latent {dim}" + (f", {n_train} codes" if n_train else ""))
     fig.suptitle("Fashion-MNIST in an autoencoder's latent space: mean ± std over seeds")
     fig.tight_layout()
     save(fig, folder, "image_metrics")
@@ -489,15 +499,17 @@ def main():
     small_data_2d()
     small_data_curves()
     small_data_densities()
-    if os.path.isdir(os.path.join(ROOT, "small_data_2d", "paper")):  # issue 16: the paper's formulation
-        small_data_curves("paper", "paper.toml")
-        small_data_densities("paper")
+    for study in ("paper", "paper_more", "paper_sizes", "ablation", "drift"):  # issue 16: the paper's formulation
+        if os.path.isdir(os.path.join(ROOT, "small_data_2d", study)):
+            small_data_curves(study, study + ".toml")
+            small_data_densities(study)
     sbi(os.path.join(ROOT, "sbibm", "results"), os.path.join(ROOT, "sbibm", "benchmark.toml"))
     sbi(os.path.join(ROOT, "sbibm", "low_data"), os.path.join(ROOT, "sbibm", "low_data.toml"))
     for folder in ("results", "low_data", "pairs"):
         if os.path.isdir(os.path.join(ROOT, "sbibm", folder)):
             sbi_pairs(os.path.join(ROOT, "sbibm", folder))
     images()
+    images("small_data")
     image_grids()
 
 
