@@ -34,6 +34,10 @@ class Sbi : public Command {
         ->check(CLI::Range(int64_t{1}, int64_t{4096}));
     c->add_option("--posterior-samples", so_.posterior_samples, "draws per observation and sampler (default 10000)")
         ->check(CLI::Range(int64_t{10}, int64_t{10000000}));
+    c->add_option("--proxy-mala-steps", so_.proxy_mala_steps,
+                  "also score the proxy's posterior by SIR followed by N Metropolis-adjusted Langevin steps per draw "
+                  "(sampler proxy-mala; default 0: SIR alone)")
+        ->check(CLI::Range(int64_t{0}, int64_t{100000}));
     c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
     c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
         ->check(CLI::Range(2, 20));

@@ -20,15 +20,16 @@ CANDIDATES = ["jeffreys", "paper", "paper-H", "paper-H-W0.1", "paper-H-T"]
 SBI_NAME = {"jeffreys-F10": "jeffreys"}  # the SBI study runs the default's SBI form, forward weight 10
 
 
-def cells():
+def cells(sizes=("200",)):
+    """The rule's cells; 2D cells at the training-set sizes given (the rule as stated: 200 points)."""
     out = {}
-    for folder in ("paper", "paper_more"):
+    for folder in ("paper", "paper_more", "paper_sizes"):
         path = os.path.join(ROOT, "small_data_2d", folder, "results.csv")
         if not os.path.exists(path):
             continue
         by = defaultdict(list)
         for r in csv.DictReader(open(path)):
-            if r["status"] == "completed" and r["arm"] in CANDIDATES and r["n_train"] == "200":
+            if r["status"] == "completed" and r["arm"] in CANDIDATES and r["n_train"] in sizes:
                 by[(r["dataset"], r["n_train"], r["arm"])].append(float(r["final_nll"]))
         for (d, n, arm), v in by.items():
             out.setdefault(f"2D {d} n={n}", {})[arm] = statistics.mean(v)
@@ -73,6 +74,15 @@ def paired_sbi():
             print(f"  {t} {b} {m} ({sampler}) seed {s}: {v - base:+.3f}")
 
 
+def mean_ranks(table):
+    ranks = defaultdict(list)
+    for values in table.values():
+        order = sorted(values, key=values.get)
+        for c in CANDIDATES:
+            ranks[c].append(order.index(c) + 1 if c in values else len(CANDIDATES))
+    return {c: statistics.mean(v) for c, v in ranks.items()}
+
+
 def main():
     table = cells()
     ranks = defaultdict(list)
@@ -92,6 +102,17 @@ def main():
     else:
         why = "it is jeffreys" if best == "jeffreys" else "the image study has not run"
         print(f"\nlowest mean rank: {best}; the default stays jeffreys ({why})")
+    # Not the rule (it names 200 points): the same ranking with the 2D cells at 500 and 2000 points added.
+    wider = cells(sizes=("200", "500", "2000"))
+    extra = sorted(k for k in wider if k not in table)
+    if extra:
+        print(f"\nnot the rule: the 2D cells at 500 and 2000 points too ({len(extra)} more cells)")
+        for cell in extra:
+            values = wider[cell]
+            order = sorted(values, key=values.get)
+            print(f"  {cell}: " + ", ".join(f"{a} {values[a]:.3f}" for a in order))
+        for c, r in sorted(mean_ranks(wider).items(), key=lambda kv: kv[1]):
+            print(f"  {c}: {r:.2f}")
     paired_sbi()
 
 

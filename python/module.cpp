@@ -240,9 +240,13 @@ PYBIND11_MODULE(_jeffreys, m) {
         return p.sample(x_o, n, generator(seed));
       })
       .def("sample_proxy", [](sbi::PosteriorEstimator& p, const torch::Tensor& x_o, int64_t n, int64_t proposals,
-                              uint64_t seed) {
+                              int64_t mala_steps, uint64_t seed) {
         py::gil_scoped_release release;
-        return p.sample_proxy(x_o, n, proposals, generator(seed));
+        sbi::ProxySampling sampling;
+        sampling.proposals = proposals;
+        sampling.mala_steps = mala_steps;
+        auto r = p.sample_proxy(x_o, n, sampling, generator(seed));
+        return std::make_tuple(r.theta, r.ess, r.acceptance);
       })
       .def("log_prob", &sbi::PosteriorEstimator::log_prob)
       .def_property_readonly("has_proxy", &sbi::PosteriorEstimator::has_proxy);

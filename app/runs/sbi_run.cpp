@@ -170,6 +170,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   cfg["method"] = method_name;
   cfg["posterior_samples"] = o.posterior_samples;
   cfg["proxy_proposals"] = o.proxy_proposals;
+  cfg["proxy_mala_steps"] = o.proxy_mala_steps;
   cfg["c2st_folds"] = o.c2st_folds;
   cfg["oracle_every"] = o.oracle_every;
   cfg["oracle_samples"] = o.oracle_samples;
@@ -216,6 +217,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     write_file_atomically(dir + "/training.csv", csv.str());
   }
 
+  nlohmann::json proxy_sampling = nlohmann::json::array();
   for (size_t i = 0; i < obs.size(); ++i) {
     const auto& ob = obs[i];
     auto sg = at::detail::createCPUGenerator(o.seed * 1000003ULL + static_cast<uint64_t>(numbers[i]));
@@ -232,8 +234,22 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     auto ts = std::chrono::steady_clock::now();
     score("flow", estimator.sample(ob.observation, o.posterior_samples, sg, support), ts);
     if (estimator.has_proxy()) {
+      sbi::ProxySampling sampling;
+      sampling.proposals = o.proxy_proposals;
       ts = std::chrono::steady_clock::now();
-      score("proxy", estimator.sample_proxy(ob.observation, o.posterior_samples, o.proxy_proposals, sg, support), ts);
+      auto sir = estimator.sample_proxy(ob.observation, o.posterior_samples, sampling, sg, support);
+      score("proxy", sir.theta, ts);
+      nlohmann::json diag = {{"observation", numbers[i]}, {"sir_ess", sir.ess}, {"proposals", sampling.proposals}};
+      if (o.proxy_mala_steps > 0) {
+        sampling.mala_steps = o.proxy_mala_steps;
+        ts = std::chrono::steady_clock::now();
+        auto moved = estimator.sample_proxy(ob.observation, o.posterior_samples, sampling, sg, support);
+        score("proxy-mala", moved.theta, ts);
+        diag["mala_steps"] = sampling.mala_steps;
+        diag["mala_acceptance"] = moved.acceptance;
+        diag["mala_step_size"] = moved.step_size;
+      }
+      proxy_sampling.push_back(diag);
     }
     plot::save_png(pair_plot(sets, 4), dir + "/plots/pairs_obs_" + std::to_string(numbers[i]) + ".png");
     write_samples_csv(sets, dir + "/samples_obs_" + std::to_string(numbers[i]) + ".csv");
@@ -287,6 +303,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     sum["mean_c2st"][sampler] = m / static_cast<double>(v.size());
   }
   if (std::isfinite(out.training.data_entropy)) sum["data_entropy"] = out.training.data_entropy;
+  if (!proxy_sampling.empty()) sum["proxy_sampling"] = proxy_sampling;
   for (const auto& [sampler, epoch] : out.oracle_epochs) sum["oracle_epoch"][sampler] = epoch;
   write_file_atomically(dir + "/summary.json", sum.dump(2) + "\n");
   std::ostringstream csv;

@@ -34,6 +34,9 @@ struct SbiOptions {
   /// Posterior draws per observation and sampler (sbibm: 10,000) and proposals for the proxy's.
   int64_t posterior_samples = 10000;
   int64_t proxy_proposals = 100000;
+  /// > 0: also the sampler "proxy-mala", SIR followed by this many Metropolis-adjusted Langevin steps
+  /// per draw on the energy (sbi::ProxySampling); 0: SIR alone.
+  int64_t proxy_mala_steps = 0;
   /// C2ST folds (sbibm: 5); fewer only for quick checks.
   int64_t c2st_folds = 5;
   /// Oracle (not sbibm's protocol; the slides' "best C2ST"): every `oracle_every` epochs, and at the
@@ -51,7 +54,7 @@ struct SbiOptions {
 
 struct SbiScore {
   int observation = 0;
-  std::string sampler;  ///< "flow" or "proxy"
+  std::string sampler;  ///< "flow", "proxy" (SIR) or "proxy-mala"
   double c2st = 0;
   double seconds = 0;  ///< sampling + C2ST
 };
@@ -67,7 +70,7 @@ struct SbiSummary {
 
 /// Runs everything into `dir` (created; must be absent or empty): config.json, training.csv (per
 /// epoch), c2st.csv (columns task,budget,method,sampler,seed,observation,c2st,train_seconds),
-/// summary.json, plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
+/// summary.json (with the proxy samplers' ESS and MALA acceptance per observation), plots/pairs_obs_<k>.png (pairwise marginals of the reference, the flow's and
 /// the proxy's samples) and samples_obs_<k>.csv (the first 1000 of each sampler's samples); with
 /// oracle_every, oracle.csv (epoch,sampler,observation,c2st) and the best epoch's rows in c2st.csv
 /// as samplers "flow-oracle" / "proxy-oracle". Bad input (unknown task, missing observation files) fails before the

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "app/studies/image_study.h"
 
@@ -20,6 +21,26 @@ inline std::string ae_dir(const std::string& out, int64_t d) { return out + "/au
 inline std::string run_name(const std::string& arm, int64_t d, int64_t n_train, uint64_t seed) {
   return arm + "__d" + std::to_string(d) + (n_train > 0 ? "__n" + std::to_string(n_train) : std::string()) + "__s" +
          std::to_string(seed);
+}
+
+/// One latent model of the study: an arm on the codes of latent size d (n_train of them; 0: all) with a seed.
+struct LatentRun {
+  const LatentArm* arm;
+  int64_t d, n_train;
+  uint64_t seed;
+  std::string name() const { return run_name(arm->name, d, n_train, seed); }
+};
+
+/// Every latent run in the plan's order (seed, latent size, training-set size, arm); with `only_d`
+/// those of one latent size. The plan, the scoring and the report all enumerate the study so.
+inline std::vector<LatentRun> latent_runs(const ImageStudyConfig& c, int64_t only_d = -1) {
+  std::vector<LatentRun> runs;
+  for (uint64_t seed : c.latent.seeds)
+    for (auto d : c.latent.latent_dims)
+      for (auto n : c.latent.n_train)
+        for (const auto& arm : c.latent.arms)
+          if (only_d < 0 || d == only_d) runs.push_back({&arm, d, n, seed});
+  return runs;
 }
 
 /// The suffix of a latent size's (and subset's) figures: _d<d> or _d<d>_n<n>.

@@ -243,24 +243,21 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
   }
   // 2. Latent models, as parallel processes.
   std::vector<SweepRun> plan;
-  for (uint64_t seed : c.latent.seeds)
-    for (auto d : c.latent.latent_dims)
-      for (auto n : c.latent.n_train)
-        for (const auto& arm : c.latent.arms) {
-          const auto name = run_name(arm.name, d, n, seed);
-          auto sets = c.latent.set;
-          sets.insert(sets.end(), arm.set.begin(), arm.set.end());
-          const auto codes = fs::absolute(ae_dir(out, d)).string();
-          sets.push_back("data.name=\"csv\"");
-          sets.push_back("data.csv=\"" + codes + "/latents_train.csv\"");
-          sets.push_back("data.test_csv=\"" + codes + "/latents_test.csv\"");
-          if (n > 0) sets.push_back("data.subset=" + std::to_string(n));
-          sets.push_back("seed=" + std::to_string(seed));
-          const auto cfg = sweep.config_file(name);
-          const auto base = c.latent.base;
-          plan.push_back({name, train_command(cfg, sweep.run_dir(name)),
-                          [cfg, base, sets] { write_file_atomically(cfg, load_config(base, sets).to_toml()); }});
-        }
+  for (const auto& r : latent_runs(c)) {
+    const auto name = r.name();
+    auto sets = c.latent.set;
+    sets.insert(sets.end(), r.arm->set.begin(), r.arm->set.end());
+    const auto codes = fs::absolute(ae_dir(out, r.d)).string();
+    sets.push_back("data.name=\"csv\"");
+    sets.push_back("data.csv=\"" + codes + "/latents_train.csv\"");
+    sets.push_back("data.test_csv=\"" + codes + "/latents_test.csv\"");
+    if (r.n_train > 0) sets.push_back("data.subset=" + std::to_string(r.n_train));
+    sets.push_back("seed=" + std::to_string(r.seed));
+    const auto cfg = sweep.config_file(name);
+    const auto base = c.latent.base;
+    plan.push_back({name, train_command(cfg, sweep.run_dir(name)),
+                    [cfg, base, sets] { write_file_atomically(cfg, load_config(base, sets).to_toml()); }});
+  }
   // The feature classifier (trained once, before the latent runs take both cores).
   data::ImageSplit labelled;
   const bool need_images = c.has_classifier;
@@ -302,35 +299,33 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
         write_json(ref_file, {{"train-images", score_images(net, train_imgs, ref, c.evaluation.k)},
                               {"reconstructions", score_images(net, recon, ref, c.evaluation.k)}});
       }
-      for (uint64_t seed : c.latent.seeds)
-        for (auto n_train : c.latent.n_train)
-          for (const auto& arm : c.latent.arms) {
-            const auto dir = out + "/runs/" + run_name(arm.name, d, n_train, seed);
-            if (fs::exists(dir + "/image_eval.json") || !fs::exists(dir + "/summary.json")) continue;
-            if (read_json(dir + "/summary.json").value("status", "") != "completed") continue;
-            const auto cfg = load_config(dir + "/config.toml");
-            std::vector<std::string> samplers = {"flow"};
-            if (cfg.method.trains_energy()) samplers = {"flow", "proxy", "langevin"};
-            json e;
-            for (const auto& sampler : samplers) {
-              const auto t0 = std::chrono::steady_clock::now();
-              SampleOptions so;
-              so.sampler = sampler;
-              so.seed = 1000 + seed;
-              so.langevin_steps = c.evaluation.langevin_steps;
-              so.langevin_step_size = c.evaluation.langevin_step_size;
-              auto imgs = ae.decode(draw_samples(dir, n, so));
-              json s = json::object();
-              if (c.has_classifier) s = score_images(net, imgs, ref, c.evaluation.k);
-              s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-              e[sampler] = s;
-              save_grid(imgs, c, arm.name + " (" + sampler + ")", dir + "/grid_" + sampler + ".png",
-                        dir + "/grid_" + sampler + ".pt");
-            }
-            write_json(dir + "/image_eval.json", e);
-            say("sampled " + run_name(arm.name, d, n_train, seed) +
-                (c.has_classifier ? ": FID " + fixed(e["flow"]["fid"].get<double>(), 2) : std::string()));
-          }
+      for (const auto& r : latent_runs(c, d)) {
+        const auto dir = out + "/runs/" + r.name();
+        if (fs::exists(dir + "/image_eval.json") || !fs::exists(dir + "/summary.json")) continue;
+        if (read_json(dir + "/summary.json").value("status", "") != "completed") continue;
+        const auto cfg = load_config(dir + "/config.toml");
+        std::vector<std::string> samplers = {"flow"};
+        if (cfg.method.trains_energy()) samplers = {"flow", "proxy", "langevin"};
+        json e;
+        for (const auto& sampler : samplers) {
+          const auto t0 = std::chrono::steady_clock::now();
+          SampleOptions so;
+          so.sampler = sampler;
+          so.seed = 1000 + r.seed;
+          so.langevin_steps = c.evaluation.langevin_steps;
+          so.langevin_step_size = c.evaluation.langevin_step_size;
+          auto imgs = ae.decode(draw_samples(dir, n, so));
+          json s = json::object();
+          if (c.has_classifier) s = score_images(net, imgs, ref, c.evaluation.k);
+          s["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+          e[sampler] = s;
+          save_grid(imgs, c, r.arm->name + " (" + sampler + ")", dir + "/grid_" + sampler + ".png",
+                    dir + "/grid_" + sampler + ".pt");
+        }
+        write_json(dir + "/image_eval.json", e);
+        say("sampled " + r.name() +
+            (c.has_classifier ? ": FID " + fixed(e["flow"]["fid"].get<double>(), 2) : std::string()));
+      }
     }
   }
   report_image_study(c, out);

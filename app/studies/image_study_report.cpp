@@ -53,41 +53,39 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
   for (auto d : c.latent.latent_dims) {
     const auto rf = ae_dir(out, d) + "/reference_eval.json";
     if (fs::exists(rf)) refs[d] = read_json(rf);
-    for (uint64_t seed : c.latent.seeds)
-      for (auto n : c.latent.n_train)
-        for (const auto& arm : c.latent.arms) {
-          const auto dir = out + "/runs/" + run_name(arm.name, d, n, seed);
-          if (!fs::exists(dir + "/summary.json")) continue;
-          auto sum = read_json(dir + "/summary.json");
-          Row base;
-          base.method = arm.name;
-          base.seed = seed;
-          base.latent_dim = d;
-          base.n_train = training_codes(out, d, n);
-          const auto& fin = sum.value("final", json::object());
-          base.nll = fin.value("nll_flow", kNaN);
-          base.nll_proxy = fin.value("nll_proxy", kNaN);
-          base.seconds = sum.value("wall_seconds", kNaN);
-          if (sum.value("status", "") != "completed") {
-            base.sampler = "diverged";
-            rows.push_back(base);
-            continue;
-          }
-          if (!fs::exists(dir + "/image_eval.json")) {
-            base.sampler = "flow";
-            rows.push_back(base);
-            continue;
-          }
-          const auto eval = read_json(dir + "/image_eval.json");
-          for (const auto& [sampler, v] : eval.items()) {
-            Row r = base;
-            r.sampler = sampler;
-            r.fid = v.value("fid", kNaN);
-            r.precision = v.value("precision", kNaN);
-            r.recall = v.value("recall", kNaN);
-            rows.push_back(r);
-          }
-        }
+    for (const auto& run : latent_runs(c, d)) {
+      const auto dir = out + "/runs/" + run.name();
+      if (!fs::exists(dir + "/summary.json")) continue;
+      auto sum = read_json(dir + "/summary.json");
+      Row base;
+      base.method = run.arm->name;
+      base.seed = run.seed;
+      base.latent_dim = d;
+      base.n_train = training_codes(out, d, run.n_train);
+      const auto& fin = sum.value("final", json::object());
+      base.nll = fin.value("nll_flow", kNaN);
+      base.nll_proxy = fin.value("nll_proxy", kNaN);
+      base.seconds = sum.value("wall_seconds", kNaN);
+      if (sum.value("status", "") != "completed") {
+        base.sampler = "diverged";
+        rows.push_back(base);
+        continue;
+      }
+      if (!fs::exists(dir + "/image_eval.json")) {
+        base.sampler = "flow";
+        rows.push_back(base);
+        continue;
+      }
+      const auto eval = read_json(dir + "/image_eval.json");
+      for (const auto& [sampler, v] : eval.items()) {
+        Row r = base;
+        r.sampler = sampler;
+        r.fid = v.value("fid", kNaN);
+        r.precision = v.value("precision", kNaN);
+        r.recall = v.value("recall", kNaN);
+        rows.push_back(r);
+      }
+    }
   }
   // Samplers in a fixed order in the tables: flow, proxy, langevin.
   auto order = [](const std::string& s) { return s == "flow" ? 0 : s == "proxy" ? 1 : s == "langevin" ? 2 : 3; };

@@ -25,12 +25,18 @@ class Posterior:
         """n draws [n, dim θ] (float64) of q(θ | x_o) for one observation x_o [dim x] or [1, dim x]."""
         return self._impl.sample(torch.as_tensor(x_o, dtype=torch.float32).reshape(1, -1), int(n), int(seed))
 
-    def sample_proxy(self, n, x_o, proposals=100000, seed=0):
-        """n draws of the energy model's posterior (sampling-importance-resampling from flow draws)."""
+    def sample_proxy(self, n, x_o, proposals=100000, mala_steps=0, seed=0, diagnostics=False):
+        """n draws of the energy model's posterior: sampling-importance-resampling from `proposals`
+        flow draws, then `mala_steps` Metropolis-adjusted Langevin steps per draw on the energy
+        (resample-move; 0: SIR alone). With diagnostics=True, (draws, SIR's effective sample size,
+        MALA's acceptance or nan)."""
         if not self.has_proxy:
             raise ValueError("this method trains no energy model (proxy); use sample")
-        return self._impl.sample_proxy(torch.as_tensor(x_o, dtype=torch.float32).reshape(1, -1), int(n),
-                                       int(proposals), int(seed))
+        if int(mala_steps) < 0:
+            raise ValueError(f"mala_steps must be >= 0, got {mala_steps}")
+        draws, ess, acceptance = self._impl.sample_proxy(torch.as_tensor(x_o, dtype=torch.float32).reshape(1, -1),
+                                                         int(n), int(proposals), int(mala_steps), int(seed))
+        return (draws, ess, acceptance) if diagnostics else draws
 
     def log_prob(self, theta, x_o):
         """log q(θ | x_o) [n] (float64) in the original coordinates; x_o one row, or one per θ row."""

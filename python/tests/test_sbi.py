@@ -70,3 +70,19 @@ def test_c2st_separates_and_confuses():
     a = torch.randn(500, 2)
     assert jeffreys.c2st(a, torch.randn(500, 2), folds=2) < 0.6
     assert jeffreys.c2st(a, torch.randn(500, 2) + 5, folds=2) > 0.95
+
+
+def test_proxy_posterior_by_resample_move_has_no_repeated_draws():
+    task = jeffreys.sbibm.Task("two_moons")
+    theta = task.sample_prior(300, seed=0)
+    x = task.simulate(theta, seed=1)
+    posterior = jeffreys.sbi.train(theta, x, method="jeffreys", layers=2, hidden=16, max_epochs=10, flow_samples=4)
+    x_o = task.observation(1)
+    sir, ess, acceptance = posterior.sample_proxy(500, x_o, proposals=2000, diagnostics=True)
+    assert sir.shape == (500, 2) and 1.0 <= ess <= 2000.0 and acceptance != acceptance  # nan without MALA
+    assert torch.unique(sir, dim=0).shape[0] < 480  # 500 draws with replacement from 2000 proposals
+    moved, _, acceptance = posterior.sample_proxy(500, x_o, proposals=2000, mala_steps=30, diagnostics=True)
+    assert torch.unique(moved, dim=0).shape[0] > 495
+    assert 0.0 < acceptance <= 1.0  # near 1 here: 10 epochs leave the energy almost flat
+    with pytest.raises(ValueError, match="mala_steps"):
+        posterior.sample_proxy(10, x_o, mala_steps=-1)

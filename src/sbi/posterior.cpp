@@ -10,6 +10,7 @@
 #include "jeffreys/constrained/method_name.h"
 #include "jeffreys/distributed/communicator.h"
 #include "jeffreys/energy/energy.h"
+#include "jeffreys/energy/langevin.h"
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/metrics/entropy.h"
 #include "jeffreys/train/models.h"
@@ -271,21 +272,55 @@ torch::Tensor PosteriorEstimator::sample(const torch::Tensor& x_o, int64_t n, at
 
 torch::Tensor PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t n, int64_t proposals,
                                                at::Generator generator, const SupportTest& support) {
+  ProxySampling sampling;
+  sampling.proposals = proposals;
+  return sample_proxy(x_o, n, sampling, std::move(generator), support).theta;
+}
+
+ProxySample PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t n, const ProxySampling& sampling,
+                                             at::Generator generator, const SupportTest& support) {
   TORCH_CHECK(s_->proxy, "posterior: method '", s_->formulation.name, "' trains no proxy");
-  TORCH_CHECK(n >= 1 && proposals >= 1, "posterior: n and proposals must be >= 1");
-  torch::NoGradGuard g;
-  s_->flow->eval();
+  TORCH_CHECK(n >= 1 && sampling.proposals >= 1, "posterior: n and proposals must be >= 1");
+  TORCH_CHECK(sampling.mala_steps >= 0 && sampling.mala_step_size > 0, "posterior: mala_steps >= 0 and mala_step_size > 0 required");
+  ProxySample out;
+  // The flow samples in eval mode and trains again afterwards, whatever is thrown.
+  struct EvalMode {
+    torch::nn::Module& m;
+    explicit EvalMode(torch::nn::Module& module) : m(module) { m.eval(); }
+    ~EvalMode() { m.train(); }
+  } eval_mode(*s_->flow);
   auto ctx = s_->context_of(x_o);
-  auto [z, lq] = s_->flow->sample_and_log_prob_per_context(proposals, ctx, generator);
-  auto log_w = (-s_->proxy_model->energy_per_context(z, ctx) - lq).to(torch::kDouble);
-  auto theta = s_->unz_theta(z);
-  // Outside the prior's support the posterior is zero: such proposals get no weight.
-  if (support) log_w = torch::where(support(theta), log_w, torch::full_like(log_w, -std::numeric_limits<double>::infinity()));
-  s_->flow->train();
-  TORCH_CHECK(torch::isfinite(log_w).any().item<bool>(), "posterior: no proxy proposal lies in the prior's support");
-  auto w = torch::exp(log_w - log_w.max());
-  auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
-  return theta.index_select(0, idx);
+  torch::Tensor z;
+  {
+    torch::NoGradGuard g;
+    auto [proposal, lq] = s_->flow->sample_and_log_prob_per_context(sampling.proposals, ctx, generator);
+    auto log_w = (-s_->proxy_model->energy_per_context(proposal, ctx) - lq).to(torch::kDouble);
+    // Outside the prior's support the posterior is zero: such proposals get no weight.
+    if (support)
+      log_w = torch::where(support(s_->unz_theta(proposal)), log_w,
+                           torch::full_like(log_w, -std::numeric_limits<double>::infinity()));
+    TORCH_CHECK(torch::isfinite(log_w).any().item<bool>(), "posterior: no proxy proposal lies in the prior's support");
+    auto w = torch::exp(log_w - log_w.max());
+    out.ess = (w.sum().square() / w.square().sum()).item<double>();
+    auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
+    z = proposal.index_select(0, idx);
+  }
+  if (sampling.mala_steps > 0) {
+    // In z-scored coordinates (a constant Jacobian away from θ's), log q_ψ = -E_ψ + const.
+    auto log_density = [&](const torch::Tensor& zz) {
+      auto lp = -s_->proxy_model->energy_per_context(zz, ctx);
+      if (!support) return lp;
+      auto inside = support(s_->unz_theta(zz.detach()));
+      return torch::where(inside, lp, torch::full_like(lp, -std::numeric_limits<double>::infinity()));
+    };
+    auto r = energy::mala(log_density, z,
+                          energy::MalaOptions().steps(sampling.mala_steps).step_size(sampling.mala_step_size), generator);
+    z = r.x;
+    out.acceptance = r.acceptance;
+    out.step_size = r.step_size;
+  }
+  out.theta = s_->unz_theta(z);
+  return out;
 }
 
 torch::Tensor PosteriorEstimator::log_prob(const torch::Tensor& theta, const torch::Tensor& x_o) {

@@ -178,3 +178,53 @@ TEST(Posterior, WarmUpSwitchesTheReverseTermOnAtItsFirstPlateau) {
   EXPECT_TRUE(std::isfinite(rep.rows.back()[r_col]));
   EXPECT_TRUE(rep.stopped_early || rep.epochs == o.max_epochs);
 }
+
+namespace {
+int64_t distinct_rows(const torch::Tensor& t) { return std::get<0>(torch::unique_dim(t, 0)).size(0); }
+}  // namespace
+
+// The proxy's posterior by resample-move: SIR's draws repeat proposals (with replacement), the MALA
+// steps replace the repeats by distinct points, keep every draw inside the prior's box and pass
+// about the target share of proposals. Also through the tilted proxy (-T), whose energy
+// differentiates through the flow's density.
+TEST(Posterior, ProxyResampleMoveReplacesSirsRepeatsInsideTheSupport) {
+  auto task = sim::make_task("gaussian_linear_uniform");
+  auto gen = at::detail::createCPUGenerator(6);
+  auto theta = task->sample_prior(500, gen);
+  auto x = task->simulate(theta, gen);
+  auto support = [&](const torch::Tensor& t) { return task->in_support(t); };
+  for (const char* method : {"jeffreys", "jeffreys-T"}) {
+    sbi::PosteriorOptions o;
+    o.method = method;
+    o.max_epochs = 15;
+    o.layers = 2;
+    o.hidden = 16;
+    o.batch_size = 128;
+    o.flow_samples = 4;
+    sbi::PosteriorEstimator est(10, 10, o);
+    est.train(theta, x);
+    auto x_o = x.narrow(0, 0, 1);
+    sbi::ProxySampling sampling;
+    sampling.proposals = 5000;
+    auto sir = est.sample_proxy(x_o, 2000, sampling, gen, support);
+    EXPECT_GE(sir.ess, 1.0) << method;
+    EXPECT_LE(sir.ess, 5000.0) << method;
+    EXPECT_TRUE(std::isnan(sir.acceptance)) << method;
+    // 2000 draws from at most 5000 distinct proposals, with replacement: hundreds repeat.
+    EXPECT_LT(distinct_rows(sir.theta), 1900) << method;
+    sampling.mala_steps = 40;
+    auto moved = est.sample_proxy(x_o, 2000, sampling, gen, support);
+    EXPECT_EQ(moved.theta.sizes(), sir.theta.sizes()) << method;
+    EXPECT_EQ(moved.theta.scalar_type(), torch::kDouble) << method;
+    EXPECT_GT(distinct_rows(moved.theta), 1990) << method;
+    EXPECT_TRUE(task->in_support(moved.theta).all().item<bool>()) << method;
+    EXPECT_GT(moved.acceptance, 0.35) << method;
+    EXPECT_LT(moved.acceptance, 0.85) << method;
+    EXPECT_GT(moved.step_size, 0.0) << method;
+    // The moves keep the law near SIR's: the means agree within a fraction of the spread.
+    auto gap = ((moved.theta.mean(0) - sir.theta.mean(0)).abs() / sir.theta.std(0)).max().item<double>();
+    EXPECT_LT(gap, 0.3) << method;
+    // The other overload is SIR alone.
+    EXPECT_EQ(est.sample_proxy(x_o, 10, 100, gen, support).size(0), 10) << method;
+  }
+}

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <iterator>
 #include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "app/studies/sbi_benchmark.h"
 #include "support/kill_sweep.h"
@@ -32,7 +33,8 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   fs::remove_all(dir);
   ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10-K8-E4", "--max-epochs",
                  "5", "--posterior-samples", "500", "--c2st-folds", "2", "--observation", "1", "--observation", "2",
-                 "--observations", sbibm_files::root() + "/gaussian_mixture", "--out", dir.string()}),
+                 "--proxy-mala-steps", "20", "--observations", sbibm_files::root() + "/gaussian_mixture", "--out",
+                 dir.string()}),
             0);
   for (const char* f : {"config.json", "training.csv", "summary.json", "c2st.csv", "plots/pairs_obs_1.png",
                         "plots/pairs_obs_2.png"})
@@ -46,7 +48,7 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
     ++rows;
     EXPECT_EQ(line.rfind("gaussian_mixture,200,jeffreys-F10-K8-E4,", 0), 0u) << line;
   }
-  EXPECT_EQ(rows, 4);  // 2 observations x (flow, proxy)
+  EXPECT_EQ(rows, 6);  // 2 observations x (flow, proxy, proxy-mala)
   // samples_obs_<k>.csv: the first 500 (all) of each sampler's samples, 2 parameters each.
   for (const char* f : {"samples_obs_1.csv", "samples_obs_2.csv"}) {
     std::ifstream samples(dir / f);
@@ -60,7 +62,20 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
       const double t1 = std::stod(line.substr(name.size() + 1));
       EXPECT_TRUE(std::isfinite(t1)) << line;
     }
-    EXPECT_EQ(per_sampler, (std::map<std::string, int>{{"flow", 500}, {"proxy", 500}})) << f;
+    EXPECT_EQ(per_sampler, (std::map<std::string, int>{{"flow", 500}, {"proxy", 500}, {"proxy-mala", 500}})) << f;
+  }
+  // summary.json: the SIR weights' ESS and the MALA steps' acceptance, per observation.
+  {
+    std::ifstream sum_in(dir / "summary.json");
+    const auto sum = nlohmann::json::parse(sum_in);
+    ASSERT_EQ(sum.at("proxy_sampling").size(), 2u);
+    for (const auto& d : sum.at("proxy_sampling")) {
+      EXPECT_GE(d.at("sir_ess").get<double>(), 1.0);
+      EXPECT_LE(d.at("sir_ess").get<double>(), d.at("proposals").get<double>());
+      EXPECT_EQ(d.at("mala_steps").get<int>(), 20);
+      EXPECT_GT(d.at("mala_acceptance").get<double>(), 0.0);
+      EXPECT_LT(d.at("mala_acceptance").get<double>(), 1.0);
+    }
   }
   // config.json records what the method name's suffixes resolved to.
   std::ifstream cfg_in(dir / "config.json");
@@ -169,6 +184,11 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "formulations.toml"));
+  for (const char* f : {"paper.toml", "cost.toml", "pairs.toml"}) EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + f)) << f;
+  // The proxy-sampler study: every run also scores SIR followed by 100 MALA steps.
+  auto ps = ex::load_sbi_benchmark(dir + "proxy_sampler.toml");
+  EXPECT_EQ(ps.methods, (std::vector<std::string>{"jeffreys-F10", "paper-H"}));
+  EXPECT_EQ(ps.args, (std::vector<std::string>{"--proxy-mala-steps", "100"}));
 
   ::unsetenv("JEFFREYS_SBIBM_DIR");
   const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");

@@ -75,6 +75,26 @@ struct TrainingReport {
 /// Keeps a sample's rows inside the prior's support: bool [n] for θ [n, dim θ].
 using SupportTest = std::function<torch::Tensor(const torch::Tensor&)>;
 
+/// How the proxy's posterior q_ψ(θ | x_o) ∝ exp(-E_ψ(θ, x_o)) is sampled: sampling-importance-
+/// resampling (SIR) from flow draws, then, optionally, Metropolis-adjusted Langevin steps on
+/// -E_ψ from each resampled draw (resample-move): SIR sets the modes' weights, the MCMC steps
+/// replace SIR's duplicates, which a C2ST classifier tells apart once the weights degenerate.
+struct ProxySampling {
+  int64_t proposals = 100000;  ///< flow draws for SIR
+  int64_t mala_steps = 0;      ///< 0: SIR alone
+  /// Initial ε in z-scored θ units, adapted over the first half of the steps (energy/langevin.h).
+  double mala_step_size = 0.01;
+};
+
+struct ProxySample {
+  torch::Tensor theta;  ///< [n, dim θ], float64, original coordinates
+  /// Kish's effective sample size of the SIR weights, (Σw)² / Σw², out of `proposals`.
+  double ess = 0;
+  /// The MALA steps' acceptance and final ε (NaN without MALA steps).
+  double acceptance = std::numeric_limits<double>::quiet_NaN();
+  double step_size = std::numeric_limits<double>::quiet_NaN();
+};
+
 class PosteriorEstimator {
  public:
   PosteriorEstimator(int64_t theta_dim, int64_t x_dim, PosteriorOptions options);
@@ -99,6 +119,10 @@ class PosteriorEstimator {
   /// at x_o, weighted by exp(-E(θ, x_o)) / q(θ | x_o), the same rejection outside the support.
   torch::Tensor sample_proxy(const torch::Tensor& x_o, int64_t n, int64_t proposals, at::Generator generator,
                              const SupportTest& support = {});
+  /// n draws of the proxy's posterior by `sampling` (SIR, then MALA steps), with the sampler's
+  /// diagnostics; MALA proposals outside `support` are rejected.
+  ProxySample sample_proxy(const torch::Tensor& x_o, int64_t n, const ProxySampling& sampling, at::Generator generator,
+                           const SupportTest& support = {});
   /// log q(θ | x_o) in the original (not z-scored) coordinates, float64 [n].
   torch::Tensor log_prob(const torch::Tensor& theta, const torch::Tensor& x_o);
 
