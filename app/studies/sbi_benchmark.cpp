@@ -8,8 +8,12 @@
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include "app/config/config.h"
 #include "app/config/toml_file.h"
@@ -221,13 +225,32 @@ int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, c
 std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out) {
   fs::create_directories(out);
   std::vector<Row> rows;
+  // The proxy samplers' diagnostics from each finished run's summary.json (SIR's ESS, MALA's acceptance).
+  struct Sampling {
+    std::string task, method;
+    int64_t budget;
+    uint64_t seed;
+    int observation;
+    double proposals, ess, mala_steps, acceptance, step_size;
+  };
+  std::vector<Sampling> sampling;
   for (uint64_t seed : c.seeds)
     for (int64_t budget : c.all_budgets())
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
           if (!has_budget(c, task, budget)) continue;
-          auto r = read_c2st(out + "/runs/" + run_name(task, budget, method, seed) + "/c2st.csv");
+          const auto dir = out + "/runs/" + run_name(task, budget, method, seed);
+          auto r = read_c2st(dir + "/c2st.csv");
           rows.insert(rows.end(), r.begin(), r.end());
+          if (r.empty() || !fs::exists(dir + "/summary.json")) continue;
+          std::ifstream in(dir + "/summary.json");
+          const auto sum = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
+          if (sum.is_discarded() || !sum.contains("proxy_sampling")) continue;
+          const double nan = std::numeric_limits<double>::quiet_NaN();
+          for (const auto& d : sum["proxy_sampling"])
+            sampling.push_back({task, method, budget, seed, d.value("observation", 0), d.value("proposals", nan),
+                                d.value("sir_ess", nan), d.value("mala_steps", 0.0), d.value("mala_acceptance", nan),
+                                d.value("mala_step_size", nan)});
         }
   std::ostringstream csv;
   csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n" << std::setprecision(6);
@@ -308,8 +331,46 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
           "\"best C2ST\".\n\n";
     table({"flow-oracle", "proxy-oracle"});
   }
-  write_file_atomically(out + "/results.md", md.str());
   std::vector<std::string> written = {"results.csv", "results.md"};
+  if (!sampling.empty()) {
+    std::ostringstream ps;
+    ps << "task,budget,method,seed,observation,proposals,sir_ess,mala_steps,mala_acceptance,mala_step_size\n"
+       << std::setprecision(6);
+    // Per (task, budget, method): SIR's ESS and MALA's acceptance, mean over seeds and observations.
+    std::map<std::tuple<std::string, int64_t, std::string>, std::vector<const Sampling*>> cells;
+    for (const auto& r : sampling) {
+      ps << r.task << "," << r.budget << "," << r.method << "," << r.seed << "," << r.observation << "," << r.proposals
+         << "," << r.ess << "," << r.mala_steps << "," << r.acceptance << "," << r.step_size << "\n";
+      cells[{r.task, r.budget, r.method}].push_back(&r);
+    }
+    write_file_atomically(out + "/proxy_sampling.csv", ps.str());
+    written.push_back("proxy_sampling.csv");
+    md << "\n## The proxy's samplers\n\n"
+          "Per run and observation (`proxy_sampling.csv`): the effective sample size (Σw)² / Σw² of SIR's "
+          "importance weights exp(−E) / q over the flow's proposals, and the acceptance of the MALA steps after "
+          "their step size is adapted. Mean over seeds and observations (min–max).\n\n"
+          "| task | budget | method | proposals | SIR ESS | MALA acceptance |\n|---|---|---|---|---|---|\n";
+    auto range = [](const std::vector<const Sampling*>& v, double Sampling::*field, int digits) {
+      double sum = 0, lo = std::numeric_limits<double>::infinity(), hi = -lo;
+      int n = 0;
+      for (const auto* r : v)
+        if (std::isfinite(r->*field)) {
+          sum += r->*field;
+          lo = std::min(lo, r->*field);
+          hi = std::max(hi, r->*field);
+          ++n;
+        }
+      if (n == 0) return std::string("–");
+      std::ostringstream o;
+      o << std::fixed << std::setprecision(digits) << sum / n << " (" << lo << "–" << hi << ")";
+      return o.str();
+    };
+    for (const auto& [key, v] : cells)
+      md << "| " << std::get<0>(key) << " | " << std::get<1>(key) << " | " << std::get<2>(key) << " | "
+         << static_cast<int64_t>(v.front()->proposals) << " | " << range(v, &Sampling::ess, 0) << " | "
+         << range(v, &Sampling::acceptance, 2) << " |\n";
+  }
+  write_file_atomically(out + "/results.md", md.str());
   for (const auto& task : c.tasks)
     for (int64_t budget : c.pair_budgets)
       if (has_budget(c, task, budget))

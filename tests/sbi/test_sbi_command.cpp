@@ -243,8 +243,19 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   std::ofstream(out / "runs" / "two_moons__100__jeffreys__s0" / "samples_obs_2.csv")
       << "sampler,theta_1,theta_2\nflow,3,4\nproxy,5,6\n";
   std::ofstream(out / "runs" / "two_moons__100__npe__s1" / "samples_obs_1.csv") << "sampler,theta_1,theta_2\nflow,7,8\n";
+  // The joint run's proxy diagnostics (summary.json's proxy_sampling): gathered into proxy_sampling.csv.
+  std::ofstream(out / "runs" / "two_moons__100__jeffreys__s0" / "summary.json")
+      << R"({"proxy_sampling": [{"observation": 1, "sir_ess": 10, "proposals": 1000, "mala_steps": 50,
+          "mala_acceptance": 0.5, "mala_step_size": 0.02}, {"observation": 2, "sir_ess": 30, "proposals": 1000,
+          "mala_steps": 50, "mala_acceptance": 0.7, "mala_step_size": 0.01}]})";
   const auto written = ex::report_sbi_benchmark(c, out.string());
-  EXPECT_EQ(written, (std::vector<std::string>{"results.csv", "results.md", "samples_two_moons_100.csv"}));
+  EXPECT_EQ(written, (std::vector<std::string>{"results.csv", "results.md", "proxy_sampling.csv", "samples_two_moons_100.csv"}));
+  {
+    std::ifstream ps(out / "proxy_sampling.csv");
+    const std::string text((std::istreambuf_iterator<char>(ps)), std::istreambuf_iterator<char>());
+    EXPECT_EQ(text, "task,budget,method,seed,observation,proposals,sir_ess,mala_steps,mala_acceptance,mala_step_size\n"
+                    "two_moons,100,jeffreys,0,1,1000,10,50,0.5,0.02\ntwo_moons,100,jeffreys,0,2,1000,30,50,0.7,0.01\n");
+  }
   {
     std::ifstream pairs(out / "samples_two_moons_100.csv");
     const std::string text((std::istreambuf_iterator<char>(pairs)), std::istreambuf_iterator<char>());
@@ -254,6 +265,7 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   const std::string md((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   EXPECT_NE(md.find("| two_moons | 100 | – | 0.800 ± 0.141 (2) | 0.600 (1) |"), std::string::npos) << md;
   EXPECT_NE(md.find("| two_moons | 100000 | – | 0.550 (1) | – |"), std::string::npos) << md;
+  EXPECT_NE(md.find("| two_moons | 100 | jeffreys | 1000 | 20 (10–30) | 0.60 (0.50–0.70) |"), std::string::npos) << md;
   std::ifstream csv(out / "results.csv");
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
