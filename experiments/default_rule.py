@@ -4,7 +4,7 @@ among the issue-16 candidates, to the committed results alone; and prints the SB
 per-seed differences against NPE (a seed's simulations are shared by every method).
 
 Cells: 2D (experiments/small_data_2d/paper/ and paper_more/results.csv): final flow NLL per data set
-at 200 points; SBI (experiments/sbibm/paper/results.csv): mean flow C2ST over observations per task
+at 200 points; SBI (experiments/sbibm/paper/ and paper_budgets/results.csv): mean flow C2ST over observations per task
 and budget, sbibm's protocol (sampler "flow", not "flow-oracle"); images
 (experiments/fashion_mnist/small_data/results.csv): FID of the flow's samples per training-set size
 (the 60,000-image reference has no paper-formulation arms and is not a cell). In each cell the candidates
@@ -18,6 +18,14 @@ from collections import defaultdict
 ROOT = os.path.dirname(os.path.abspath(__file__))
 CANDIDATES = ["jeffreys", "paper", "paper-H", "paper-H-W0.1", "paper-H-T"]
 SBI_NAME = {"jeffreys-F10": "jeffreys"}  # the SBI study runs the default's SBI form, forward weight 10
+SBI_FOLDERS = ("paper", "paper_budgets")  # 1000 simulations; 500 and 2500
+
+
+def sbi_rows():
+    for folder in SBI_FOLDERS:
+        path = os.path.join(ROOT, "sbibm", folder, "results.csv")
+        if os.path.exists(path):
+            yield from csv.DictReader(open(path))
 
 
 def cells(sizes=("200",)):
@@ -41,28 +49,23 @@ def cells(sizes=("200",)):
                 by[(r["n_train"], r["method"])].append(float(r["fid"]))
         for (n, m), v in by.items():
             out.setdefault(f"images n={n}", {})[m] = statistics.mean(v)
-    path = os.path.join(ROOT, "sbibm", "paper", "results.csv")
-    if os.path.exists(path):
-        per_seed = defaultdict(list)  # (task, budget, method, seed) -> C2ST per observation
-        for r in csv.DictReader(open(path)):
-            if r["sampler"] == "flow":
-                per_seed[(r["task"], r["budget"], r["method"], r["seed"])].append(float(r["c2st"]))
-        by = defaultdict(list)
-        for (t, b, m, s), v in per_seed.items():
-            m = SBI_NAME.get(m, m)
-            if m in CANDIDATES:
-                by[(t, b, m)].append(statistics.mean(v))
-        for (t, b, m), v in by.items():
-            out.setdefault(f"SBI {t} {b}", {})[m] = statistics.mean(v)
+    per_seed = defaultdict(list)  # (task, budget, method, seed) -> C2ST per observation
+    for r in sbi_rows():
+        if r["sampler"] == "flow":
+            per_seed[(r["task"], r["budget"], r["method"], r["seed"])].append(float(r["c2st"]))
+    by = defaultdict(list)
+    for (t, b, m, s), v in per_seed.items():
+        m = SBI_NAME.get(m, m)
+        if m in CANDIDATES:
+            by[(t, b, m)].append(statistics.mean(v))
+    for (t, b, m), v in by.items():
+        out.setdefault(f"SBI {t} {b}", {})[m] = statistics.mean(v)
     return out
 
 
 def paired_sbi():
-    path = os.path.join(ROOT, "sbibm", "paper", "results.csv")
-    if not os.path.exists(path):
-        return
     per_seed = defaultdict(list)
-    for r in csv.DictReader(open(path)):
+    for r in sbi_rows():
         per_seed[(r["task"], r["budget"], r["method"], r["sampler"], r["seed"])].append(float(r["c2st"]))
     mean = {k: statistics.mean(v) for k, v in per_seed.items()}
     print("\nSBI: method minus NPE, flow C2ST, per seed (negative: better than NPE)")

@@ -185,6 +185,10 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "formulations.toml"));
   for (const char* f : {"paper.toml", "cost.toml", "pairs.toml"}) EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + f)) << f;
+  // The slides' other two budgets, with the same arms as paper.toml.
+  auto budgets = ex::load_sbi_benchmark(dir + "paper_budgets.toml");
+  EXPECT_EQ(budgets.budgets, (std::vector<int64_t>{500, 2500}));
+  EXPECT_EQ(budgets.methods, ex::load_sbi_benchmark(dir + "paper.toml").methods);
   // The proxy-sampler study: every run also scores SIR followed by 100 MALA steps.
   auto ps = ex::load_sbi_benchmark(dir + "proxy_sampler.toml");
   EXPECT_EQ(ps.methods, (std::vector<std::string>{"jeffreys-F10", "paper-H"}));
