@@ -4,8 +4,8 @@ among the issue-16 candidates, to the committed results alone; and prints the SB
 per-seed differences against NPE (a seed's simulations are shared by every method).
 
 Cells: 2D (experiments/small_data_2d/paper/ and paper_more/results.csv): final flow NLL per data set
-at 200 points; SBI (experiments/sbibm/paper/ and paper_budgets/results.csv): mean flow C2ST over observations per task
-and budget, sbibm's protocol (sampler "flow", not "flow-oracle"); images
+at 200 points; SBI (experiments/sbibm/paper/ and paper_budgets/results.csv): mean flow C2ST over
+observations per task and budget, sbibm's protocol (sampler "flow", not "flow-oracle"); images
 (experiments/fashion_mnist/small_data/results.csv): FID of the flow's samples per training-set size
 (the 60,000-image reference has no paper-formulation arms and is not a cell). In each cell the candidates
 are ranked on their seed means (1 = best); a candidate absent from a cell takes the worst rank.
@@ -25,7 +25,8 @@ def sbi_rows():
     for folder in SBI_FOLDERS:
         path = os.path.join(ROOT, "sbibm", folder, "results.csv")
         if os.path.exists(path):
-            yield from csv.DictReader(open(path))
+            with open(path) as f:
+                yield from csv.DictReader(f)
 
 
 def cells(sizes=("200",)):
