@@ -72,6 +72,15 @@ std::vector<Row> read_c2st(const std::string& path) {
   return rows;
 }
 
+/// What an earlier report wrote into out/results.csv, by run name. A clone has the committed tables
+/// but not the run folders (they are not committed): these rows count as finished runs, and a report
+/// keeps them, so that continuing a benchmark from a clone neither reruns nor drops what is recorded.
+std::map<std::string, std::vector<Row>> recorded_rows(const std::string& out) {
+  std::map<std::string, std::vector<Row>> by_run;
+  for (auto& r : read_c2st(out + "/results.csv")) by_run[run_name(r.task, r.budget, r.method, r.seed)].push_back(r);
+  return by_run;
+}
+
 /// samples_<task>_<budget>.csv: every method's saved posterior samples for the first seed and the
 /// first observation that has them (columns method,sampler,observation,theta_1..theta_d); "" when no run has any.
 std::string write_pair_samples(const SbiBenchmarkConfig& c, const std::string& out, const std::string& task, int64_t budget) {
@@ -211,7 +220,11 @@ int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, c
         }
   SweepRules rules;
   // A folder without c2st.csv is an interrupted run: removed and run again.
-  rules.finished = [](const std::string& dir) { return fs::exists(dir + "/c2st.csv"); };
+  // ... and one whose rows an earlier report recorded in results.csv (its folder is not in a clone).
+  const auto recorded = recorded_rows(out);
+  rules.finished = [recorded](const std::string& dir) {
+    return fs::exists(dir + "/c2st.csv") || recorded.count(fs::path(dir).filename().string()) > 0;
+  };
   rules.restart_interrupted = true;
   rules.judge = [](const std::string& dir, int code) -> RunEnd {
     if (code == 0 && fs::exists(dir + "/c2st.csv")) return {RunEnd::completed, "done"};
@@ -234,15 +247,40 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
     double proposals, ess, mala_steps, acceptance, step_size;
   };
   std::vector<Sampling> sampling;
+  // Rows of runs whose folders are absent come from the previous results.csv and proxy_sampling.csv.
+  auto recorded = recorded_rows(out);
+  std::map<std::string, std::vector<Sampling>> recorded_sampling;
+  {
+    const auto t = read_csv_table(out + "/proxy_sampling.csv");
+    for (size_t i = 0; i < t.rows.size(); ++i) {
+      const auto& f = t.rows[i];
+      if (f.size() < 10) continue;
+      auto num = [&](size_t col) { return csv_field_number(t, i, col); };
+      Sampling s{f[0], f[2], static_cast<int64_t>(num(1)), static_cast<uint64_t>(num(3)), static_cast<int>(num(4)),
+                 num(5), num(6), num(7), num(8), num(9)};
+      recorded_sampling[run_name(s.task, s.budget, s.method, s.seed)].push_back(s);
+    }
+  }
   for (uint64_t seed : c.seeds)
     for (int64_t budget : c.all_budgets())
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
           if (!has_budget(c, task, budget)) continue;
-          const auto dir = out + "/runs/" + run_name(task, budget, method, seed);
+          const auto name = run_name(task, budget, method, seed);
+          const auto dir = out + "/runs/" + name;
           auto r = read_c2st(dir + "/c2st.csv");
+          if (r.empty()) {
+            if (auto it = recorded.find(name); it != recorded.end()) {
+              rows.insert(rows.end(), it->second.begin(), it->second.end());
+              const auto& s = recorded_sampling[name];
+              sampling.insert(sampling.end(), s.begin(), s.end());
+              recorded.erase(it);
+            }
+            continue;
+          }
+          recorded.erase(name);
           rows.insert(rows.end(), r.begin(), r.end());
-          if (r.empty() || !fs::exists(dir + "/summary.json")) continue;
+          if (!fs::exists(dir + "/summary.json")) continue;
           std::ifstream in(dir + "/summary.json");
           const auto sum = nlohmann::json::parse(in, nullptr, /*allow_exceptions=*/false);
           if (sum.is_discarded() || !sum.contains("proxy_sampling")) continue;
@@ -252,6 +290,13 @@ std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& c, const
                                 d.value("sir_ess", nan), d.value("mala_steps", 0.0), d.value("mala_acceptance", nan),
                                 d.value("mala_step_size", nan)});
         }
+  // Recorded runs the configuration no longer plans stay in the file (nothing written is dropped); the
+  // tables below show only the configuration's cells.
+  for (const auto& [name, r] : recorded) {
+    rows.insert(rows.end(), r.begin(), r.end());
+    const auto& s = recorded_sampling[name];
+    sampling.insert(sampling.end(), s.begin(), s.end());
+  }
   std::ostringstream csv;
   csv << "task,budget,method,sampler,seed,observation,c2st,train_seconds\n" << std::setprecision(6);
   for (const auto& r : rows)

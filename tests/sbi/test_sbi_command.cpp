@@ -5,6 +5,7 @@
 #include "simulators/sbibm_files.h"
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <cmath>
 #include <map>
@@ -274,6 +275,32 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   int lines = 0;
   for (std::string line; std::getline(csv, line);) ++lines;
   EXPECT_EQ(lines, 1 + 8);
+
+  // A clone: the run folders are not there, the committed tables are. A second report gives the same
+  // tables from results.csv and proxy_sampling.csv, and keeps a recorded run the configuration no
+  // longer plans; continuing the benchmark counts the recorded runs as finished and launches none
+  // (/bin/false would fail every run it started).
+  auto read = [&](const char* name) {
+    std::ifstream f(out / name);
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  };
+  const auto md_before = read("results.md"), csv_before = read("results.csv"), ps_before = read("proxy_sampling.csv");
+  fs::remove_all(out / "runs");
+  std::ofstream(out / "results.csv", std::ios::app) << "slcp,1000,npe,flow,4,1,0.9,3\n";
+  ex::report_sbi_benchmark(c, out.string());
+  EXPECT_EQ(read("results.md"), md_before);
+  EXPECT_EQ(read("proxy_sampling.csv"), ps_before);
+  EXPECT_EQ(read("results.csv"), csv_before + "slcp,1000,npe,flow,4,1,0.9,3\n");
+  c.seeds = {0};  // every planned run (npe, seed 0, at 100 and 100000) is recorded
+  c.methods = {"npe"};
+  ex::SbiBenchmarkOptions options;
+  options.executable = "/bin/false";
+  EXPECT_EQ(ex::run_sbi_benchmark(c, out.string(), options), 0);
+  EXPECT_TRUE(fs::is_empty(out / "runs"));
+  // Its report (now npe, seed 0 only) still holds all 9 rows: the others are kept as not planned.
+  const auto after = read("results.csv");
+  EXPECT_EQ(std::count(after.begin(), after.end(), '\n'), 1 + 9);
+  EXPECT_NE(after.find("two_moons,100,npe,flow,1,2,1,2\n"), std::string::npos) << after;
   fs::remove_all(out);
 }
 
