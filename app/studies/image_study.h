@@ -104,7 +104,8 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
 /// train_seconds), results.md (mean ± std over seeds), samples_d<k>.png (seed 0's flow samples of
 /// every method side by side), samplers_d<k>.png (flow, proxy and Langevin samples of each method with
 /// an energy model) and each grid alone as grids/<method>_d<k>_<sampler>.png; `_n<n>` is added to
-/// these names for the runs on a subset.
+/// these names for the runs on a subset. Rows of runs the study no longer plans are kept; when a
+/// planned run recorded in results.csv has no folder (a clone), nothing is rewritten (an error says so).
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out);
 
 }  // namespace jeffreys::app

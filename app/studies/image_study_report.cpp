@@ -1,11 +1,14 @@
-// The image study's report: results.csv, results.md and the sample grids, from the runs present.
+// The image study's report: results.csv, results.md and the sample grids, from the runs present (a
+// report that would drop a recorded run's rows writes nothing).
 #include <torch/torch.h>
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <iomanip>
 #include <map>
+#include <set>
 #include <sstream>
 
 #include "app/config/config.h"
@@ -50,6 +53,41 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
   };
   std::vector<Row> rows;
   std::map<int64_t, json> refs;
+  // The previous results.csv. A clone has it but not the run folders, and the tables need the
+  // autoencoder's folder too: when a planned run's rows would be dropped, nothing is rewritten.
+  // Rows of runs the study no longer plans are kept as they are.
+  std::vector<std::string> unplanned;
+  {
+    const auto old = read_csv_table(out + "/results.csv");
+    std::set<int64_t> subsets;
+    for (auto n : c.latent.n_train)
+      if (n > 0) subsets.insert(n);
+    int64_t dropped = 0;
+    for (const auto& f : old.rows) {
+      if (f.size() < 5) continue;
+      bool planned = false, here = false;
+      for (auto d : c.latent.latent_dims)
+        for (const auto& run : latent_runs(c, d)) {
+          const auto n = f[3].empty() ? int64_t{-1} : std::atoll(f[3].c_str());
+          const bool same_size = run.n_train > 0 ? n == run.n_train : subsets.count(n) == 0;
+          if (run.arm->name != f[0] || std::to_string(run.seed) != f[1] || std::to_string(d) != f[2] || !same_size)
+            continue;
+          planned = true;
+          here = here || fs::exists(out + "/runs/" + run.name() + "/summary.json");
+        }
+      if (planned && !here) ++dropped;
+      if (!planned) {
+        std::string line;
+        for (size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + f[i];
+        unplanned.push_back(line);
+      }
+    }
+    if (dropped > 0)
+      throw std::runtime_error(out + "/results.csv: it records planned runs whose folders are not here (" +
+                               std::to_string(dropped) +
+                               " rows; a clone has the tables, not the runs): the report would drop them, so nothing "
+                               "was rewritten; run the study to train them again, or delete results.csv");
+  }
   for (auto d : c.latent.latent_dims) {
     const auto rf = ae_dir(out, d) + "/reference_eval.json";
     if (fs::exists(rf)) refs[d] = read_json(rf);
@@ -98,6 +136,7 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.n_train << "," << r.sampler << ","
         << fixed(r.fid, 4) << "," << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << ","
         << fixed(r.nll_proxy, 4) << "," << fixed(r.seconds, 1) << "\n";
+  for (const auto& line : unplanned) csv << line << "\n";
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
 

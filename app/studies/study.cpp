@@ -185,7 +185,10 @@ StudyOutcome run_study(const StudyConfig& study, const std::string& out, const S
                     [config_file, &r] { write_file_atomically(config_file, r.config.to_toml()); }});
   }
   SweepRules rules;
-  rules.finished = run_status::finished_run;
+  const auto recorded = recorded_runs(study, out);
+  rules.finished = [recorded](const std::string& dir) {
+    return run_status::finished_run(dir) || recorded.count(fs::path(dir).filename().string()) > 0;
+  };
   rules.judge = [](const std::string& dir, int) -> RunEnd {
     auto rec = RunFolder(dir).read_summary();
     if (rec && rec->status == run_status::completed)

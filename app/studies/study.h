@@ -4,6 +4,7 @@
 /// runs already finished so it can be continued; then one results.csv, a markdown table and figures.
 #include <cstdint>
 #include <ostream>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -80,9 +81,14 @@ struct StudyOutcome {
 /// with a different configuration is an error, not overwritten), then writes the report.
 StudyOutcome run_study(const StudyConfig& study, const std::string& out, const StudyOptions& options);
 
-/// From the run folders present: `out`/results.csv (one row per run), results.md (mean ± std over
+/// From the run folders present (and, for runs without one, what the previous report recorded of
+/// them, which is kept): `out`/results.csv (one row per run), results.md (mean ± std over
 /// seeds), curves.csv (every run's evaluation rows) and, with density_arms, densities.csv and
 /// train_points.csv: the data of the figures experiments/figures.py draws. Returns the files written.
 std::vector<std::string> report_study(const StudyConfig& study, const std::string& out);
+
+/// The planned runs an earlier report recorded as finished in out/results.csv. A clone has that file
+/// but not the run folders: these count as finished (delete results.csv to run them again).
+std::set<std::string> recorded_runs(const StudyConfig& study, const std::string& out);
 
 }  // namespace jeffreys::app

@@ -1,9 +1,11 @@
-// The 2D study's report: results.csv, results.md and the figures, from the run folders present.
+// The 2D study's report: results.csv, results.md and the figures, from the run folders present and
+// what the previous report recorded of runs whose folders are not (a clone).
 #include <torch/torch.h>
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -29,10 +31,12 @@ std::string fmt(double v, int precision = 4) {
   return o.str();
 }
 
-/// A run of the plan with what its folder's summary.json says.
+/// A run of the plan with what its folder's summary.json says, or, where the folder is not there,
+/// what an earlier report recorded of it in results.csv (`from_folder` false).
 struct RunResult {
   const StudyRun* run = nullptr;
   RunRecord record;
+  bool from_folder = true;
   const std::string& status() const { return record.status; }
 };
 
@@ -41,6 +45,94 @@ std::optional<RunResult> read_result(const StudyRun& r, const std::string& dir) 
   if (!record) return std::nullopt;
   return RunResult{&r, *record};
 }
+
+/// One run's key in the report's files: arm, data set, size, seed and learning rate as printed.
+std::string run_key(const std::string& arm, const std::string& dataset, const std::string& n, const std::string& seed,
+                    const std::string& lr) {
+  return arm + "|" + dataset + "|" + n + "|" + seed + "|" + lr;
+}
+std::string run_key(const StudyRun& r) {
+  return run_key(r.arm, r.dataset, std::to_string(r.n_train), std::to_string(r.seed), fmt(r.lr));
+}
+
+/// What an earlier report wrote into results.csv, curves.csv and the density files, by run (or data
+/// set). A clone has these committed files but not the run folders: a report keeps what it cannot
+/// recompute instead of writing tables without those runs.
+struct Recorded {
+  std::map<std::string, RunRecord> records;
+  std::map<std::string, std::string> result_lines;             ///< the results.csv line of each run
+  std::map<std::string, std::vector<std::string>> curve_lines;  ///< its curves.csv lines
+  std::vector<std::string> result_order;                        ///< runs in file order
+  std::map<std::string, std::vector<std::string>> density_lines, point_lines;  ///< by data set
+
+  static Recorded read(const std::string& out) {
+    Recorded rec;
+    const auto t = read_csv_table(out + "/results.csv");
+    auto col = [&](const std::string& name) -> std::optional<size_t> {
+      auto it = std::find(t.header.begin(), t.header.end(), name);
+      if (it == t.header.end()) return std::nullopt;
+      return static_cast<size_t>(it - t.header.begin());
+    };
+    const auto arm = col("arm"), dataset = col("dataset"), n = col("n_train"), seed = col("seed"), lr = col("lr"),
+               status = col("status");
+    if (arm && dataset && n && seed && lr && status) {
+      for (size_t i = 0; i < t.rows.size(); ++i) {
+        const auto& f = t.rows[i];
+        RunRecord r;
+        r.status = f[*status];
+        auto number = [&](const char* name) { auto c = col(name); return c ? csv_field_number(t, i, *c) : kNaN; };
+        r.steps_done = number("steps_done");
+        r.wall_seconds = number("train_seconds");
+        auto put = [&](std::map<std::string, double>& m, const std::string& metric, const char* column) {
+          const double v = number(column);
+          if (!std::isnan(v)) m[metric] = v;
+        };
+        put(r.final_metrics, "nll_flow", "final_nll");
+        put(r.final_metrics, "nll_proxy", "final_nll_proxy");
+        put(r.final_metrics, "forward_kl", "final_forward_kl");
+        put(r.final_metrics, "reverse_kl", "final_reverse_kl");
+        put(r.final_metrics, "jeffreys", "final_jeffreys");
+        put(r.final_metrics, "mmd", "final_mmd");
+        put(r.final_metrics, "ess", "final_ess");
+        put(r.final_metrics, "lambda_0", "final_lambda");
+        put(r.final_metrics, "slack_0", "final_slack");
+        put(r.best, "nll_flow", "best_nll");
+        put(r.best, "nll_proxy", "best_nll_proxy");
+        put(r.best, "jeffreys", "best_jeffreys");
+        put(r.best_step, "nll_flow", "best_step");
+        const auto key = run_key(f[*arm], f[*dataset], f[*n], f[*seed], f[*lr]);
+        std::string line;
+        for (size_t c = 0; c < f.size(); ++c) line += (c ? "," : "") + f[c];
+        if (!rec.records.count(key)) rec.result_order.push_back(key);
+        rec.records[key] = r;
+        rec.result_lines[key] = line;
+      }
+    }
+    // curves.csv: arm,dataset,n_train,lr,seed,step,...; densities.csv and train_points.csv: dataset first.
+    auto lines = [](const std::string& path, auto&& each) {
+      std::ifstream in(path);
+      std::string line;
+      if (!std::getline(in, line)) return;
+      while (std::getline(in, line))
+        if (!line.empty()) each(line);
+    };
+    auto fields = [](const std::string& line, size_t count) {
+      std::vector<std::string> f;
+      std::stringstream s(line);
+      std::string x;
+      while (f.size() < count && std::getline(s, x, ',')) f.push_back(x);
+      f.resize(count);
+      return f;
+    };
+    lines(out + "/curves.csv", [&](const std::string& l) {
+      const auto f = fields(l, 5);
+      rec.curve_lines[run_key(f[0], f[1], f[2], f[4], f[3])].push_back(l);
+    });
+    lines(out + "/densities.csv", [&](const std::string& l) { rec.density_lines[fields(l, 1)[0]].push_back(l); });
+    lines(out + "/train_points.csv", [&](const std::string& l) { rec.point_lines[fields(l, 1)[0]].push_back(l); });
+    return rec;
+  }
+};
 
 
 std::string cell(const MeanStd& m, int precision = 3) {
@@ -61,6 +153,7 @@ struct Report {
   std::map<Key, std::vector<const RunResult*>> groups;
   std::map<std::string, double> default_lr;
   std::vector<std::string> datasets;
+  Recorded recorded;  ///< what the previous report wrote (runs used from it are removed)
 
   MeanStd stat(const std::vector<const RunResult*>& g, const std::string& which, const std::string& metric) const {
     std::vector<double> v;
@@ -86,6 +179,9 @@ void write_results_csv(const Report& r) {
       << "," << fmt(x.record.final_value("lambda_0"), 6) << "," << fmt(x.record.final_value("slack_0"), 6) << ","
       << fmt(x.record.wall_seconds, 6) << "\n";
   }
+  // Recorded runs the study no longer plans stay in the file: nothing written is dropped.
+  for (const auto& key : r.recorded.result_order)
+    if (r.recorded.records.count(key)) o << r.recorded.result_lines.at(key) << "\n";
   write_file_atomically(r.out + "/results.csv", o.str());
 }
 
@@ -99,6 +195,11 @@ void write_curves_csv(const Report& r) {
   o << "\n";
   for (const auto& x : r.results) {
     const auto& run = *x.run;
+    if (!x.from_folder) {
+      if (auto it = r.recorded.curve_lines.find(run_key(run)); it != r.recorded.curve_lines.end())
+        for (const auto& line : it->second) o << line << "\n";
+      continue;
+    }
     for (const auto& row : read_metrics_csv(r.out + "/runs/" + run.name)) {
       auto it = row.find("nll_flow");
       if (it == row.end() || std::isnan(it->second)) continue;  // a training-terms row, not an evaluation
@@ -111,6 +212,10 @@ void write_curves_csv(const Report& r) {
       o << "\n";
     }
   }
+  for (const auto& key : r.recorded.result_order)
+    if (r.recorded.records.count(key))
+      if (auto it = r.recorded.curve_lines.find(key); it != r.recorded.curve_lines.end())
+        for (const auto& line : it->second) o << line << "\n";
   write_file_atomically(r.out + "/curves.csv", o.str());
 }
 
@@ -198,11 +303,27 @@ bool write_density_maps(const Report& r) {
     }
   };
   for (const auto& d : r.datasets) {
+    // The maps need the runs' checkpoints: a data set whose first-seed runs are not all here keeps the
+    // maps the previous report drew, where it has them.
+    bool all_here = true;
+    for (const auto& a : r.study.density_arms) {
+      auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
+      if (it != r.groups.end() && !it->second.front()->from_folder) all_here = false;
+    }
+    if (!all_here && r.recorded.density_lines.count(d)) {
+      for (const auto& line : r.recorded.density_lines.at(d)) maps << line << "\n";
+      if (auto p = r.recorded.point_lines.find(d); p != r.recorded.point_lines.end())
+        for (const auto& line : p->second) points << line << "\n";
+      any = true;
+      continue;
+    }
     bool first = true;
     for (size_t i = 0; i < r.study.density_arms.size(); ++i) {
       const auto& a = r.study.density_arms[i];
       auto it = r.groups.find(Key{a, d, r.study.figure_n_train, r.default_lr.at(a)});
-      if (it == r.groups.end() || it->second.front()->status() != run_status::completed) continue;
+      if (it == r.groups.end() || it->second.front()->status() != run_status::completed ||
+          !it->second.front()->from_folder)
+        continue;
       auto m = density_maps(r.out + "/runs/" + it->second.front()->run->name, n);
       if (first) {
         if (m.truth.defined()) write_map(d, "", "truth", m, m.truth);
@@ -224,11 +345,30 @@ bool write_density_maps(const Report& r) {
 
 }  // namespace
 
+std::set<std::string> recorded_runs(const StudyConfig& study, const std::string& out) {
+  const auto rec = Recorded::read(out);
+  std::set<std::string> names;
+  for (const auto& run : plan_study(study)) {
+    auto it = rec.records.find(run_key(run));
+    if (it != rec.records.end() && run_status::finished(it->second.status)) names.insert(run.name);
+  }
+  return names;
+}
+
 std::vector<std::string> report_study(const StudyConfig& study, const std::string& out) {
   fs::create_directories(out);
-  Report r{study, out, plan_study(study), {}, {}, {}, {}, {}};
-  for (const auto& run : r.runs)
-    if (auto res = read_result(run, out + "/runs/" + run.name)) r.results.push_back(*res);
+  Report r{study, out, plan_study(study), {}, {}, {}, {}, {}, Recorded::read(out)};
+  for (const auto& run : r.runs) {
+    const auto key = run_key(run);
+    if (auto res = read_result(run, out + "/runs/" + run.name)) {
+      r.results.push_back(*res);
+    } else if (auto it = r.recorded.records.find(key); it != r.recorded.records.end()) {
+      r.results.push_back(RunResult{&run, it->second, false});
+    } else {
+      continue;
+    }
+    r.recorded.records.erase(key);
+  }
   for (const auto& x : r.results) {
     Key k{x.run->arm, x.run->dataset, x.run->n_train, x.run->lr};
     if (!r.groups.count(k)) r.order.push_back(k);

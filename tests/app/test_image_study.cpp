@@ -162,6 +162,30 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   const auto t0 = fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json");
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
   EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json"), t0);
+
+  // A run the study no longer plans keeps its rows; a planned run recorded in results.csv whose folder
+  // is not here (a clone) makes the report refuse, naming the file, and rewrite nothing.
+  auto file_text = [&](const std::string& f) {
+    std::ifstream t(out + "/" + f);
+    return std::string((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>());
+  };
+  const std::string other = "other,0,4,2000,flow,1.0000,0.5000,0.5000,1.0000,,1.0\n";
+  std::ofstream(out + "/results.csv", std::ios::app) << other;
+  je::report_image_study(cfg, out);
+  const auto csv = file_text("results.csv"), md = file_text("results.md");
+  EXPECT_EQ(csv.substr(csv.size() - other.size()), other);
+  fs::rename(out + "/runs/mle__d4__n500__s0", out + "/away");
+  try {
+    je::report_image_study(cfg, out);
+    ADD_FAILURE() << "a report dropped a recorded run";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find(out + "/results.csv: it records planned runs whose folders are not here (1 rows"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(file_text("results.csv"), csv);
+  EXPECT_EQ(file_text("results.md"), md);
+  fs::rename(out + "/away", out + "/runs/mle__d4__n500__s0");
+  je::report_image_study(cfg, out);
+  EXPECT_EQ(file_text("results.csv"), csv);
 }
 
 TEST(ImageStudy, PngFolderWithoutLabelsGivesGridsAndNllButNoFid) {

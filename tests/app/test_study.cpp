@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -232,6 +233,46 @@ TEST(Study, ReducedSmallDataStudyWritesEveryOutputAndContinues) {
   auto changed = quick;
   changed.push_back("flow.hidden=8");
   EXPECT_THROW(ex::run_study(ex::load_study((d / "study.toml").string(), changed), out, o), std::runtime_error);
+
+  // A clone: the committed report files, not the run folders. A report keeps every recorded run (the
+  // same results.csv, curves.csv and density maps; results.md's tables, whose seconds column is read
+  // back at 6 digits), and continuing the study counts them as finished and runs none.
+  auto text = [&](const char* f) {
+    std::ifstream in(d / "out" / f);
+    std::stringstream t;
+    t << in.rdbuf();
+    return t.str();
+  };
+  auto tables = [&] { const auto md = text("results.md"); return md.substr(0, md.find("## All groups")); };
+  const std::vector<const char*> files = {"results.csv", "curves.csv", "densities.csv", "train_points.csv"};
+  std::map<std::string, std::string> before;
+  for (const char* f : files) before[f] = text(f);
+  const auto tables_before = tables();
+  fs::remove_all(d / "out" / "runs");
+  ex::report_study(s, out);
+  for (const char* f : files) EXPECT_EQ(text(f), before[f]) << f;
+  // The tables' means now come from values stored at 6 digits: the same cells to the last printed digit.
+  auto numbers = [](const std::string& t) {
+    std::vector<double> v;
+    std::stringstream in(t);
+    for (std::string w; in >> w;) {
+      size_t used = 0;
+      try {
+        const double x = std::stod(w, &used);
+        if (used == w.size()) v.push_back(x);
+      } catch (const std::exception&) {
+      }
+    }
+    return v;
+  };
+  const auto was = numbers(tables_before), now = numbers(tables());
+  ASSERT_EQ(now.size(), was.size());
+  ASSERT_GT(now.size(), 30u);
+  for (size_t i = 0; i < now.size(); ++i) EXPECT_NEAR(now[i], was[i], 1.5e-3) << i;
+  auto clone = ex::run_study(s, out, o);
+  EXPECT_EQ(clone.skipped, 12);
+  EXPECT_EQ(clone.completed, 0);
+  for (const char* f : files) EXPECT_EQ(text(f), before[f]) << f;
   fs::remove_all(d);
 }
 
