@@ -14,6 +14,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include <torch/cuda.h>
 #include <torch/types.h>
 
 #include "jeffreys/distributed/communicator.h"
@@ -129,8 +130,9 @@ int launch_local_ranks(const std::string& executable, const std::vector<std::str
 std::shared_ptr<distributed::Communicator> join_ranks(const std::string& device, std::chrono::seconds timeout) {
   const auto env = distributed::LaunchEnvironment::from_environment();
   if (env.world_size == 1) return nullptr;
-  return distributed::Communicator::connect(env, distributed::Communicator::backend_for(torch::Device(device)),
-                                            std::chrono::duration_cast<std::chrono::milliseconds>(timeout));
+  const auto here = distributed::rank_device(torch::Device(device), env, torch::cuda::device_count());
+  return distributed::Communicator::connect(env, distributed::Communicator::backend_for(here),
+                                            std::chrono::duration_cast<std::chrono::milliseconds>(timeout), here);
 }
 
 }  // namespace jeffreys::app

@@ -8,6 +8,7 @@
 #include "jeffreys/core/threads.h"
 #include "jeffreys/data/csv.h"
 #include "jeffreys/data/split.h"
+#include "jeffreys/distributed/communicator.h"
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/train/models.h"
 #include "jeffreys/train/trainer.h"
@@ -36,15 +37,19 @@ train::Schedule schedule_of(const OptimConfig& o, int64_t steps) {
 
 namespace {
 
-/// The configured device, checked before anything is built on it.
+/// The configured device, checked before anything is built on it; with several ranks a bare "cuda"
+/// is this rank's GPU (distributed::rank_device), the device its communicator reduces on.
 torch::Device device_of(const Config& c) {
-  const torch::Device d = [&] {
+  const torch::Device configured = [&] {
     try {
       return torch::Device(c.device);
     } catch (const std::exception&) {
       throw ConfigError("key 'device': '" + c.device + "' is not a device (cpu or cuda[:N])");
     }
   }();
+  const auto d = configured.is_cuda() ? distributed::rank_device(configured, distributed::LaunchEnvironment::from_environment(),
+                                                                 torch::cuda::device_count())
+                                      : configured;
   if (d.is_cuda()) {
     const auto n = torch::cuda::device_count();
     if (n == 0)

@@ -84,14 +84,22 @@ std::string Communicator::backend_for(const torch::Device& device) {
   return "gloo";
 }
 
+torch::Device rank_device(const torch::Device& configured, const LaunchEnvironment& env, int64_t cuda_device_count) {
+  if (!configured.is_cuda() || configured.has_index() || env.world_size == 1 || cuda_device_count < 1) return configured;
+  return torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank % cuda_device_count));
+}
+
 std::shared_ptr<Communicator> Communicator::connect(const LaunchEnvironment& env, const std::string& backend,
-                                                    std::chrono::milliseconds timeout) {
+                                                    std::chrono::milliseconds timeout, const torch::Device& device) {
   auto impl = std::make_unique<Impl>();
   impl->rank = env.rank;
   impl->size = env.world_size;
   impl->backend = backend;
   impl->timeout = timeout;
-  if (backend == "nccl") impl->device = torch::Device(torch::kCUDA, static_cast<c10::DeviceIndex>(env.local_rank));
+  if (backend == "nccl") {
+    if (!device.is_cuda()) throw std::invalid_argument("distributed backend 'nccl' needs a CUDA device, not " + device.str());
+    impl->device = device;
+  }
   const std::string where = env.master_addr + ":" + std::to_string(env.master_port);
   try {
     c10d::TCPStoreOptions so;
@@ -141,6 +149,12 @@ std::string Communicator::backend() const { return impl_->backend; }
 
 void Communicator::all_reduce_sum(torch::Tensor& t) {
   if (impl_->size == 1) return;
+  if (t.device() != impl_->device && impl_->backend == "nccl") {
+    auto on_device = t.to(impl_->device);
+    all_reduce_sum(on_device);
+    t.copy_(on_device);
+    return;
+  }
   impl_->wait("all-reduce", [&] {
     std::vector<at::Tensor> ts{t};
     c10d::AllreduceOptions o;
@@ -156,6 +170,12 @@ void Communicator::all_reduce_mean(torch::Tensor& t) {
 
 void Communicator::broadcast(torch::Tensor& t, int root) {
   if (impl_->size == 1) return;
+  if (t.device() != impl_->device && impl_->backend == "nccl") {
+    auto on_device = t.to(impl_->device);
+    broadcast(on_device, root);
+    t.copy_(on_device);
+    return;
+  }
   impl_->wait("broadcast", [&] {
     std::vector<at::Tensor> ts{t};
     c10d::BroadcastOptions o;

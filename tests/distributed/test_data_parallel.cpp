@@ -340,4 +340,22 @@ TEST(LaunchEnvironment, ReadsTorchrunsVariablesAndNamesABadOne) {
   EXPECT_EQ(dist::LaunchEnvironment::from_environment().world_size, 1);
 }
 
+// Several ranks on one node: a bare "cuda" gives each rank its own GPU (local rank modulo the
+// node's GPUs), what NCCL needs; an explicit index, the CPU and one process are left alone. (No GPU
+// is needed: the rule is a function of the launch and the device count.)
+TEST(LaunchEnvironment, EachLocalRankGetsItsOwnGpuFromABareCuda) {
+  dist::LaunchEnvironment env;
+  env.world_size = 8;
+  env.rank = 5;
+  env.local_rank = 5;
+  EXPECT_EQ(dist::rank_device(torch::Device("cuda"), env, 8), torch::Device("cuda:5"));
+  EXPECT_EQ(dist::rank_device(torch::Device("cuda"), env, 4), torch::Device("cuda:1"));
+  EXPECT_EQ(dist::rank_device(torch::Device("cuda:2"), env, 8), torch::Device("cuda:2"));
+  EXPECT_EQ(dist::rank_device(torch::Device("cpu"), env, 8), torch::Device("cpu"));
+  EXPECT_EQ(dist::rank_device(torch::Device("cuda"), env, 0), torch::Device("cuda"));
+  env.world_size = 1;
+  env.rank = env.local_rank = 0;
+  EXPECT_EQ(dist::rank_device(torch::Device("cuda"), env, 8), torch::Device("cuda"));
+}
+
 }  // namespace

@@ -21,6 +21,11 @@ struct LaunchEnvironment {
   static LaunchEnvironment from_environment();
 };
 
+/// The device a rank computes on. A bare "cuda" with several ranks becomes cuda:(local_rank mod
+/// device_count), so that each GPU of a node gets its own rank (as torchrun users set it by hand);
+/// an explicit index, the CPU, or a single process keep `configured` as it is.
+torch::Device rank_device(const torch::Device& configured, const LaunchEnvironment& env, int64_t cuda_device_count);
+
 /// A collective that failed: another rank died, hung past the timeout, or could not be reached.
 class CommunicationError : public std::runtime_error {
  public:
@@ -31,8 +36,11 @@ class Communicator {
  public:
   /// Connects to the other ranks (rank 0 hosts the TCPStore at master_addr:master_port). `backend`:
   /// "gloo" or "nccl". Every collective that waits longer than `timeout` fails with CommunicationError.
+  /// `device`: the rank's device (rank_device); NCCL reduces on it, and tensors elsewhere (the term
+  /// estimates are float64 on the CPU) are copied there and back.
   static std::shared_ptr<Communicator> connect(const LaunchEnvironment& env, const std::string& backend,
-                                               std::chrono::milliseconds timeout);
+                                               std::chrono::milliseconds timeout,
+                                               const torch::Device& device = torch::kCPU);
   /// "nccl" for a CUDA device when this LibTorch has NCCL, else "gloo".
   static std::string backend_for(const torch::Device& device);
   ~Communicator();
