@@ -3,6 +3,7 @@
 #include <map>
 
 #include "app/runs/sbi_run.h"
+#include "app/runs/setup.h"
 #include "command.h"
 #include "data_parallel.h"
 #include "jeffreys/distributed/communicator.h"
@@ -39,6 +40,9 @@ class Sbi : public Command {
                   "(sampler proxy-mala; default 0: SIR alone)")
         ->check(CLI::Range(int64_t{0}, int64_t{100000}));
     c->add_option("--threads", so_.threads, "threads of this process (default 1)")->check(CLI::Range(1, 256));
+    c->add_option("--device", so_.device,
+                  "cpu, cuda or cuda:N: where the posterior trains and samples (default cpu; with --nproc, cuda gives "
+                  "each rank its own GPU)");
     c->add_option("--c2st-folds", so_.c2st_folds, "cross-validation folds of C2ST (default 5, sbibm's)")
         ->check(CLI::Range(2, 20));
     c->add_option("--oracle-every", so_.oracle_every,
@@ -56,8 +60,9 @@ class Sbi : public Command {
     so_.posterior.seed = so_.seed;
     // A bad task name is refused once, here, before any rank starts.
     simulators::make_task(so_.task);
+    app::rank_device_of(so_.device, "--device");  // and a device this machine lacks
     if (const int code = parallel_.launch_if_asked(err); code >= 0) return code;
-    so_.communicator = parallel_.join("cpu");
+    so_.communicator = parallel_.join(so_.device);
     if (so_.communicator && so_.communicator->rank() != 0) {
       app::sbi_run(so_, out_dir_, nullptr);
       return 0;

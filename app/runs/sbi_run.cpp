@@ -14,6 +14,7 @@
 #include "app/report/table.h"
 #include "jeffreys/core/allocator.h"
 #include "jeffreys/core/atomic_file.h"
+#include "app/runs/setup.h"
 #include "jeffreys/core/threads.h"
 #include "jeffreys/distributed/communicator.h"
 #include "jeffreys/metrics/c2st.h"
@@ -124,6 +125,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   metrics::C2stOptions c2o;
   c2o.folds(o.c2st_folds);
   sbi::PosteriorOptions popts = o.posterior;
+  popts.device = rank_device_of(o.device, "--device");
   if (writer && o.oracle_every > 0) {
     popts.epoch_hook_every = o.oracle_every;
     popts.epoch_hook = [&](int64_t epoch, sbi::PosteriorEstimator& est) {
@@ -174,6 +176,7 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   cfg["c2st_folds"] = o.c2st_folds;
   cfg["oracle_every"] = o.oracle_every;
   cfg["oracle_samples"] = o.oracle_samples;
+  cfg["device"] = o.device;
   cfg["threads"] = o.threads;  // the summation order, hence the trajectory, depends on it
   // The estimator's options: the method name's suffixes (-K, -E) are resolved there.
   const auto& p = estimator.options();

@@ -46,6 +46,9 @@ struct SbiOptions {
   int64_t oracle_samples = 2000;
   /// LibTorch and OpenBLAS threads of this process (the benchmark runs one process per core).
   int threads = 1;
+  /// Where the posterior trains and samples: "cpu", "cuda" (with several ranks, each its own GPU) or
+  /// "cuda:N"; simulation and C2ST stay on the CPU.
+  std::string device = "cpu";
   sbi::PosteriorOptions posterior;
   /// Data parallel: this process is one rank of the run (null: the only one). Every rank simulates
   /// the same pairs and trains its share; rank 0 alone samples, scores and writes the folder.

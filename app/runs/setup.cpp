@@ -35,16 +35,12 @@ train::Schedule schedule_of(const OptimConfig& o, int64_t steps) {
   return s;
 }
 
-namespace {
-
-/// The configured device, checked before anything is built on it; with several ranks a bare "cuda"
-/// is this rank's GPU (distributed::rank_device), the device its communicator reduces on.
-torch::Device device_of(const Config& c) {
+torch::Device rank_device_of(const std::string& text, const std::string& what) {
   const torch::Device configured = [&] {
     try {
-      return torch::Device(c.device);
+      return torch::Device(text);
     } catch (const std::exception&) {
-      throw ConfigError("key 'device': '" + c.device + "' is not a device (cpu or cuda[:N])");
+      throw ConfigError(what + ": '" + text + "' is not a device (cpu or cuda[:N])");
     }
   }();
   const auto d = configured.is_cuda() ? distributed::rank_device(configured, distributed::LaunchEnvironment::from_environment(),
@@ -52,15 +48,16 @@ torch::Device device_of(const Config& c) {
                                       : configured;
   if (d.is_cuda()) {
     const auto n = torch::cuda::device_count();
-    if (n == 0)
-      throw ConfigError("key 'device': '" + c.device + "', but this machine (or this LibTorch build) has no CUDA device");
+    if (n == 0) throw ConfigError(what + ": '" + text + "', but this machine (or this LibTorch build) has no CUDA device");
     if (d.has_index() && d.index() >= static_cast<int>(n))
-      throw ConfigError("key 'device': '" + c.device + "', but this machine has " + std::to_string(n) +
+      throw ConfigError(what + ": '" + text + "', but this machine has " + std::to_string(n) +
                         " CUDA device(s), numbered from 0");
   }
   return d;
 }
 
+namespace {
+torch::Device device_of(const Config& c) { return rank_device_of(c.device, "key 'device'"); }
 }  // namespace
 
 std::unique_ptr<Setup> build(const Config& c) {

@@ -48,6 +48,11 @@ std::unique_ptr<Setup> build(const Config& config);
 /// undefined): `jeffreys.fit` from Python. The configuration's data keys are not read.
 std::unique_ptr<Setup> build_on(const Config& config, torch::Tensor train_x, torch::Tensor validation = {});
 
+/// The device `text` names ("cpu", "cuda", "cuda:N"), checked before anything is built on it (a
+/// ConfigError beginning with `what`: no such device, no CUDA here). With several ranks a bare "cuda"
+/// is this rank's GPU (distributed::rank_device), the device its communicator reduces on.
+torch::Device rank_device_of(const std::string& text, const std::string& what);
+
 /// Builds setup.flow, setup.energy and setup.trainer for setup.train_x (moved to the device).
 void build_models(const Config& config, Setup& setup);
 

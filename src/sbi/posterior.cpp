@@ -6,6 +6,7 @@
 #include <cmath>
 #include <iomanip>
 #include <limits>
+#include <mutex>
 
 #include "jeffreys/constrained/method_name.h"
 #include "jeffreys/distributed/communicator.h"
@@ -38,13 +39,15 @@ struct PosteriorEstimator::State {
   torch::Tensor z_x(const torch::Tensor& x) const {
     return ((x.to(torch::kDouble) - x_mean.to(torch::kDouble)) / x_std.to(torch::kDouble)).to(torch::kFloat);
   }
+  /// Back to θ's coordinates, on the CPU in float64.
   torch::Tensor unz_theta(const torch::Tensor& z) const {
-    return z.to(torch::kDouble) * theta_std.to(torch::kDouble) + theta_mean.to(torch::kDouble);
+    return z.cpu().to(torch::kDouble) * theta_std.to(torch::kDouble) + theta_mean.to(torch::kDouble);
   }
-  torch::Tensor context_of(const torch::Tensor& x_o) const {
+  /// The z-scored observation as the models' context, on their device.
+  torch::Tensor context_of(const torch::Tensor& x_o, const torch::Device& device) const {
     auto x = x_o.reshape({1, -1});
     TORCH_CHECK(x.size(1) == x_dim, "posterior: the observation has ", x.size(1), " values, the task ", x_dim);
-    return z_x(x.cpu());
+    return z_x(x.cpu()).to(device);
   }
 };
 
@@ -69,6 +72,17 @@ std::vector<torch::Tensor> snapshot(const std::vector<torch::Tensor>& ps) {
 void restore(const std::vector<torch::Tensor>& ps, const std::vector<torch::Tensor>& saved) {
   torch::NoGradGuard g;
   for (size_t i = 0; i < ps.size(); ++i) ps[i].copy_(saved[i]);
+}
+
+/// The generator for draws on `device`: `cpu` itself on the CPU; elsewhere the device's default
+/// generator (as the trainer uses), seeded from `cpu` so that a call stays reproducible.
+at::Generator generator_on(const torch::Device& device, const at::Generator& cpu) {
+  if (device.is_cpu()) return cpu;
+  const auto seed = torch::randint(int64_t{1} << 62, {1}, cpu, torch::TensorOptions().dtype(torch::kLong)).item<int64_t>();
+  auto g = at::globalContext().defaultGenerator(device);
+  std::lock_guard<std::mutex> lock(g.mutex());
+  g.set_current_seed(static_cast<uint64_t>(seed));
+  return g;
 }
 }  // namespace
 
@@ -115,7 +129,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
                                        .depth(options_.energy_depth)
                                        .embedding_features(options_.embedding_features)
                                        .embedding_hidden(options_.embedding_hidden),
-                                   options_.seed, torch::kCPU, spec.tilted_proxy);
+                                   options_.seed, options_.device, spec.tilted_proxy);
   s_->flow = models.flow;
   s_->energy = models.energy;
   s_->proxy_model = models.proxy_or_energy();
@@ -171,6 +185,8 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
     rep.data_entropy = metrics::conditional_knn_entropy(zt, zx).value;
     s_->trainer->primal_dual().set_data_entropy(rep.data_entropy);
   }
+  const auto device = options_.device;
+  zt = zt.to(device), zx = zx.to(device), zt_val = zt_val.to(device), zx_val = zx_val.to(device);
   rep.columns = {"epoch", "steps", "F", "P", "R", "lambda_0", "validation_nll", "seconds"};
   const int64_t n_tr = zt.size(0), batch = std::min(options_.batch_size, n_tr);
   auto flow_params = s_->flow->parameters();
@@ -189,7 +205,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
     int64_t batches = 0;
     // Every pair once per epoch, the last batch possibly shorter (sbi's DataLoader).
     for (int64_t b = 0; b < n_tr; b += batch) {
-      auto idx = order.narrow(0, b, std::min(batch, n_tr - b));
+      auto idx = order.narrow(0, b, std::min(batch, n_tr - b)).to(device);
       if (ranks > idx.size(0)) continue;  // data parallel: too few pairs left to give every rank one
       auto est = s_->trainer->step(zt.index_select(0, idx), zx.index_select(0, idx));
       for (const auto& [k, v] : est.terms) sum[k] += v;
@@ -250,12 +266,13 @@ torch::Tensor PosteriorEstimator::sample(const torch::Tensor& x_o, int64_t n, at
   TORCH_CHECK(s_->theta_mean.defined(), "posterior: train it first");
   torch::NoGradGuard g;
   s_->flow->eval();
-  auto ctx = s_->context_of(x_o);
+  auto ctx = s_->context_of(x_o, options_.device);
+  auto draws = generator_on(options_.device, generator);
   std::vector<torch::Tensor> kept;
   int64_t have = 0, drawn = 0;
   while (have < n) {
     const int64_t m = std::max<int64_t>(1000, 2 * (n - have));
-    auto z = s_->flow->sample_and_log_prob_per_context(m, ctx, generator).first;
+    auto z = s_->flow->sample_and_log_prob_per_context(m, ctx, draws).first;
     auto theta = s_->unz_theta(z);
     drawn += m;
     if (support) theta = theta.index({support(theta)});
@@ -289,20 +306,21 @@ ProxySample PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t n
     explicit EvalMode(torch::nn::Module& module) : m(module) { m.eval(); }
     ~EvalMode() { m.train(); }
   } eval_mode(*s_->flow);
-  auto ctx = s_->context_of(x_o);
+  auto ctx = s_->context_of(x_o, options_.device);
+  auto draws = generator_on(options_.device, generator);
   torch::Tensor z;
   {
     torch::NoGradGuard g;
-    auto [proposal, lq] = s_->flow->sample_and_log_prob_per_context(sampling.proposals, ctx, generator);
+    auto [proposal, lq] = s_->flow->sample_and_log_prob_per_context(sampling.proposals, ctx, draws);
     auto log_w = (-s_->proxy_model->energy_per_context(proposal, ctx) - lq).to(torch::kDouble);
     // Outside the prior's support the posterior is zero: such proposals get no weight.
     if (support)
-      log_w = torch::where(support(s_->unz_theta(proposal)), log_w,
+      log_w = torch::where(support(s_->unz_theta(proposal)).to(log_w.device()), log_w,
                            torch::full_like(log_w, -std::numeric_limits<double>::infinity()));
     TORCH_CHECK(torch::isfinite(log_w).any().item<bool>(), "posterior: no proxy proposal lies in the prior's support");
     auto w = torch::exp(log_w - log_w.max());
     out.ess = (w.sum().square() / w.square().sum()).item<double>();
-    auto idx = torch::multinomial(w, n, /*replacement=*/true, generator);
+    auto idx = torch::multinomial(w, n, /*replacement=*/true, draws);
     z = proposal.index_select(0, idx);
   }
   if (sampling.mala_steps > 0) {
@@ -310,11 +328,11 @@ ProxySample PosteriorEstimator::sample_proxy(const torch::Tensor& x_o, int64_t n
     auto log_density = [&](const torch::Tensor& zz) {
       auto lp = -s_->proxy_model->energy_per_context(zz, ctx);
       if (!support) return lp;
-      auto inside = support(s_->unz_theta(zz.detach()));
+      auto inside = support(s_->unz_theta(zz.detach())).to(lp.device());
       return torch::where(inside, lp, torch::full_like(lp, -std::numeric_limits<double>::infinity()));
     };
     auto r = energy::mala(log_density, z,
-                          energy::MalaOptions().steps(sampling.mala_steps).step_size(sampling.mala_step_size), generator);
+                          energy::MalaOptions().steps(sampling.mala_steps).step_size(sampling.mala_step_size), draws);
     z = r.x;
     out.acceptance = r.acceptance;
     out.step_size = r.step_size;
@@ -327,8 +345,8 @@ torch::Tensor PosteriorEstimator::log_prob(const torch::Tensor& theta, const tor
   TORCH_CHECK(s_->theta_mean.defined(), "posterior: train it first");
   torch::NoGradGuard g;
   s_->flow->eval();
-  auto ctx = s_->context_of(x_o).expand({theta.size(0), s_->x_dim}).contiguous();
-  auto lp = s_->flow->log_prob(s_->z_theta(theta.cpu()), ctx).to(torch::kDouble);
+  auto ctx = s_->context_of(x_o, options_.device).expand({theta.size(0), s_->x_dim}).contiguous();
+  auto lp = s_->flow->log_prob(s_->z_theta(theta.cpu()).to(options_.device), ctx).cpu().to(torch::kDouble);
   s_->flow->train();
   return lp - s_->theta_std.to(torch::kDouble).log().sum();
 }

@@ -14,6 +14,7 @@
 #include <iterator>
 #include <sstream>
 #include <nlohmann/json.hpp>
+#include <torch/cuda.h>
 
 #include "app/studies/sbi_benchmark.h"
 #include "support/kill_sweep.h"
@@ -35,7 +36,7 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   ASSERT_EQ(cli({"sbi", "--task", "gaussian_mixture", "--budget", "200", "--method", "jeffreys-F10-K8-E4", "--max-epochs",
                  "5", "--posterior-samples", "500", "--c2st-folds", "2", "--observation", "1", "--observation", "2",
                  "--proxy-mala-steps", "20", "--observations", sbibm_files::root() + "/gaussian_mixture", "--out",
-                 dir.string()}),
+                 dir.string(), "--device", "cpu"}),
             0);
   for (const char* f : {"config.json", "training.csv", "summary.json", "c2st.csv", "plots/pairs_obs_1.png",
                         "plots/pairs_obs_2.png"})
@@ -83,6 +84,7 @@ TEST(SbiCommand, TinyJointRunWritesEveryFile) {
   const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
   EXPECT_NE(cfg.find("\"flow_samples\": 8"), std::string::npos) << cfg;
   EXPECT_NE(cfg.find("\"embedding_features\": 4"), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("\"device\": \"cpu\""), std::string::npos) << cfg;
   fs::remove_all(dir);
 }
 
@@ -160,6 +162,16 @@ TEST(SbiCommand, BadInputLeavesNoFolder) {
   EXPECT_NE(cli({"sbi", "--task", "two_moons", "--method", "gan", "--observations",
                  sbibm_files::root() + "/two_moons", "--out", dir.string()}, &err), 0);
   EXPECT_NE(err.find("gan"), std::string::npos) << err;
+  const std::vector<std::string> quick = {"sbi", "--task", "two_moons", "--observations", sbibm_files::root() + "/two_moons",
+                                          "--out", dir.string(), "--device"};
+  auto with = [&](const std::string& device) { auto a = quick; a.push_back(device); return a; };
+  EXPECT_NE(cli(with("gpu"), &err), 0);
+  EXPECT_NE(err.find("--device: 'gpu' is not a device (cpu or cuda[:N])"), std::string::npos) << err;
+  if (!torch::cuda::is_available()) {
+    EXPECT_NE(cli(with("cuda"), &err), 0);
+    EXPECT_NE(err.find("--device: 'cuda', but this machine (or this LibTorch build) has no CUDA device"), std::string::npos)
+        << err;
+  }
   EXPECT_FALSE(fs::exists(dir));
 }
 

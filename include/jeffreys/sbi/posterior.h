@@ -52,6 +52,9 @@ struct PosteriorOptions {
   /// unbiased estimate at a fraction of the cost (-S<n>; 0: every context).
   int64_t proxy_contexts = 0;
   uint64_t seed = 0;
+  /// Where the models train and sample; inputs and outputs stay on the CPU. Off the CPU, draws use
+  /// the device's default generator, seeded from the generator each call is given.
+  torch::Device device = torch::kCPU;
   /// Called after every `epoch_hook_every`-th epoch (and the last) with the epoch and the estimator
   /// in its current state, not the best one: the SBI run's oracle C2ST over training. 0: never.
   int64_t epoch_hook_every = 0;
