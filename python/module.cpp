@@ -207,8 +207,9 @@ PYBIND11_MODULE(_jeffreys, m) {
       .def(py::init([](int64_t theta_dim, int64_t x_dim, const std::string& method, int64_t layers, int64_t hidden,
                        int64_t bins, double bound, int64_t batch_size, double lr, double validation_fraction,
                        int64_t patience, int64_t max_epochs, int64_t flow_samples, int64_t embedding_features,
-                       uint64_t seed) {
+                       uint64_t seed, const std::string& device) {
         sbi::PosteriorOptions o;
+        o.device = torch::Device(device);
         o.method = method;
         o.layers = layers;
         o.hidden = hidden;

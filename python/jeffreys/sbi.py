@@ -46,10 +46,13 @@ class Posterior:
 
 
 def train(theta, x, method="npe", layers=5, hidden=50, bins=10, bound=3.0, batch_size=10000, lr=5e-4,
-          validation_fraction=0.1, patience=20, max_epochs=5000, flow_samples=16, embedding_features=0, seed=0):
+          validation_fraction=0.1, patience=20, max_epochs=5000, flow_samples=16, embedding_features=0, seed=0,
+          device="cpu"):
     """Trains a posterior estimator on simulated pairs θ [n, dim θ], x [n, dim x] as sbibm ran NPE
     (neural spline flow, z-scoring, early stopping on the validation NLL), with `method`: "npe"
-    (maximum likelihood), "jeffreys", "jeffreys-F10", ... (the grammar of `jeffreys sbi --method`)."""
+    (maximum likelihood), "jeffreys", "jeffreys-F10", ... (the grammar of `jeffreys sbi --method`).
+    `device` ("cpu", "cuda", "cuda:N"): where the models train and sample; tensors given and
+    returned stay on the CPU."""
     theta = torch.as_tensor(theta, dtype=torch.float32)
     x = torch.as_tensor(x, dtype=torch.float32)
     if theta.dim() != 2 or x.dim() != 2 or theta.shape[0] != x.shape[0]:
@@ -57,7 +60,8 @@ def train(theta, x, method="npe", layers=5, hidden=50, bins=10, bound=3.0, batch
                          f"and {tuple(x.shape)}")
     impl = _jeffreys._Posterior(theta.shape[1], x.shape[1], method, int(layers), int(hidden), int(bins), float(bound),
                                 int(batch_size), float(lr), float(validation_fraction), int(patience),
-                                int(max_epochs), int(flow_samples), int(embedding_features), int(seed))
+                                int(max_epochs), int(flow_samples), int(embedding_features), int(seed),
+                                str(torch.device(device)))
     report = impl.train(theta, x)
     return Posterior(impl, report)
 

@@ -86,3 +86,16 @@ def test_proxy_posterior_by_resample_move_has_no_repeated_draws():
     assert 0.0 < acceptance <= 1.0  # near 1 here: 10 epochs leave the energy almost flat
     with pytest.raises(ValueError, match="mala_steps"):
         posterior.sample_proxy(10, x_o, mala_steps=-1)
+
+
+def test_device_is_chosen_by_name_and_the_cpu_gives_the_default_run():
+    task = jeffreys.sbibm.Task("two_moons")
+    theta = task.sample_prior(300, seed=0)
+    x = task.simulate(theta, seed=1)
+    kw = dict(method="npe", layers=2, hidden=16, max_epochs=5, seed=3)
+    x_o = task.observation(1)
+    default = jeffreys.sbi.train(theta, x, **kw).sample(200, x_o, seed=4)
+    on_cpu = jeffreys.sbi.train(theta, x, device="cpu", **kw).sample(200, x_o, seed=4)
+    assert torch.equal(default, on_cpu) and default.device.type == "cpu"
+    with pytest.raises(RuntimeError):
+        jeffreys.sbi.train(theta, x, device="gpu", **kw)
