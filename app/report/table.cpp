@@ -45,6 +45,12 @@ CsvTable read_csv_table(const std::string& path) {
   return t;
 }
 
+std::string csv_line(const std::vector<std::string>& fields) {
+  std::string line;
+  for (size_t i = 0; i < fields.size(); ++i) line += (i ? "," : "") + fields[i];
+  return line;
+}
+
 double csv_field_number(const CsvTable& table, size_t row, size_t column) {
   const auto& f = table.rows.at(row).at(column);
   if (f.empty()) return std::numeric_limits<double>::quiet_NaN();

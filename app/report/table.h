@@ -24,6 +24,9 @@ struct CsvTable {
 /// Reads `path`; an absent or empty file gives an empty table.
 CsvTable read_csv_table(const std::string& path);
 
+/// A row's fields joined back into one CSV line (no newline): what read_csv_table split.
+std::string csv_line(const std::vector<std::string>& fields);
+
 /// A field as a number: empty is NaN; anything else that is not a number is a std::runtime_error
 /// naming the file, row and column.
 double csv_field_number(const CsvTable& table, size_t row, size_t column);

@@ -62,25 +62,21 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     std::set<int64_t> subsets;
     for (auto n : c.latent.n_train)
       if (n > 0) subsets.insert(n);
+    const auto plan = latent_runs(c);
     int64_t dropped = 0;
     for (const auto& f : old.rows) {
       if (f.size() < 5) continue;
+      const auto n = f[3].empty() ? int64_t{-1} : std::atoll(f[3].c_str());
       bool planned = false, here = false;
-      for (auto d : c.latent.latent_dims)
-        for (const auto& run : latent_runs(c, d)) {
-          const auto n = f[3].empty() ? int64_t{-1} : std::atoll(f[3].c_str());
-          const bool same_size = run.n_train > 0 ? n == run.n_train : subsets.count(n) == 0;
-          if (run.arm->name != f[0] || std::to_string(run.seed) != f[1] || std::to_string(d) != f[2] || !same_size)
-            continue;
-          planned = true;
-          here = here || fs::exists(out + "/runs/" + run.name() + "/summary.json");
-        }
-      if (planned && !here) ++dropped;
-      if (!planned) {
-        std::string line;
-        for (size_t i = 0; i < f.size(); ++i) line += (i ? "," : "") + f[i];
-        unplanned.push_back(line);
+      for (const auto& run : plan) {
+        const bool same_size = run.n_train > 0 ? n == run.n_train : subsets.count(n) == 0;
+        if (run.arm->name != f[0] || std::to_string(run.seed) != f[1] || std::to_string(run.d) != f[2] || !same_size)
+          continue;
+        planned = true;
+        here = here || fs::exists(out + "/runs/" + run.name() + "/summary.json");
       }
+      if (planned && !here) ++dropped;
+      if (!planned) unplanned.push_back(csv_line(f));
     }
     if (dropped > 0)
       throw std::runtime_error(out + "/results.csv: it records planned runs whose folders are not here (" +

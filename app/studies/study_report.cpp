@@ -5,7 +5,6 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <fstream>
 #include <iomanip>
 #include <map>
 #include <optional>
@@ -58,6 +57,27 @@ std::string run_key(const StudyRun& r) {
 /// What an earlier report wrote into results.csv, curves.csv and the density files, by run (or data
 /// set). A clone has these committed files but not the run folders: a report keeps what it cannot
 /// recompute instead of writing tables without those runs.
+/// results.csv's columns after arm, dataset, n_train, seed, lr, status and steps_done, up to
+/// train_seconds: which value of which metric each holds. The report writes them and reads them back.
+enum class Value { final, best, best_step };
+struct MetricColumn {
+  const char* column;
+  Value value;
+  const char* metric;
+};
+constexpr MetricColumn kMetricColumns[] = {
+    {"final_nll", Value::final, "nll_flow"},          {"best_nll", Value::best, "nll_flow"},
+    {"best_step", Value::best_step, "nll_flow"},      {"final_nll_proxy", Value::final, "nll_proxy"},
+    {"best_nll_proxy", Value::best, "nll_proxy"},     {"final_forward_kl", Value::final, "forward_kl"},
+    {"final_reverse_kl", Value::final, "reverse_kl"}, {"final_jeffreys", Value::final, "jeffreys"},
+    {"best_jeffreys", Value::best, "jeffreys"},       {"final_mmd", Value::final, "mmd"},
+    {"final_ess", Value::final, "ess"},               {"final_lambda", Value::final, "lambda_0"},
+    {"final_slack", Value::final, "slack_0"}};
+
+std::map<std::string, double>& values_of(RunRecord& r, Value v) {
+  return v == Value::final ? r.final_metrics : v == Value::best ? r.best : r.best_step;
+}
+
 struct Recorded {
   std::map<std::string, RunRecord> records;
   std::map<std::string, std::string> result_lines;             ///< the results.csv line of each run
@@ -83,53 +103,20 @@ struct Recorded {
         auto number = [&](const char* name) { auto c = col(name); return c ? csv_field_number(t, i, *c) : kNaN; };
         r.steps_done = number("steps_done");
         r.wall_seconds = number("train_seconds");
-        auto put = [&](std::map<std::string, double>& m, const std::string& metric, const char* column) {
-          const double v = number(column);
-          if (!std::isnan(v)) m[metric] = v;
-        };
-        put(r.final_metrics, "nll_flow", "final_nll");
-        put(r.final_metrics, "nll_proxy", "final_nll_proxy");
-        put(r.final_metrics, "forward_kl", "final_forward_kl");
-        put(r.final_metrics, "reverse_kl", "final_reverse_kl");
-        put(r.final_metrics, "jeffreys", "final_jeffreys");
-        put(r.final_metrics, "mmd", "final_mmd");
-        put(r.final_metrics, "ess", "final_ess");
-        put(r.final_metrics, "lambda_0", "final_lambda");
-        put(r.final_metrics, "slack_0", "final_slack");
-        put(r.best, "nll_flow", "best_nll");
-        put(r.best, "nll_proxy", "best_nll_proxy");
-        put(r.best, "jeffreys", "best_jeffreys");
-        put(r.best_step, "nll_flow", "best_step");
+        for (const auto& m : kMetricColumns)
+          if (const double v = number(m.column); !std::isnan(v)) values_of(r, m.value)[m.metric] = v;
         const auto key = run_key(f[*arm], f[*dataset], f[*n], f[*seed], f[*lr]);
-        std::string line;
-        for (size_t c = 0; c < f.size(); ++c) line += (c ? "," : "") + f[c];
         if (!rec.records.count(key)) rec.result_order.push_back(key);
         rec.records[key] = r;
-        rec.result_lines[key] = line;
+        rec.result_lines[key] = csv_line(f);
       }
     }
     // curves.csv: arm,dataset,n_train,lr,seed,step,...; densities.csv and train_points.csv: dataset first.
-    auto lines = [](const std::string& path, auto&& each) {
-      std::ifstream in(path);
-      std::string line;
-      if (!std::getline(in, line)) return;
-      while (std::getline(in, line))
-        if (!line.empty()) each(line);
-    };
-    auto fields = [](const std::string& line, size_t count) {
-      std::vector<std::string> f;
-      std::stringstream s(line);
-      std::string x;
-      while (f.size() < count && std::getline(s, x, ',')) f.push_back(x);
-      f.resize(count);
-      return f;
-    };
-    lines(out + "/curves.csv", [&](const std::string& l) {
-      const auto f = fields(l, 5);
-      rec.curve_lines[run_key(f[0], f[1], f[2], f[4], f[3])].push_back(l);
-    });
-    lines(out + "/densities.csv", [&](const std::string& l) { rec.density_lines[fields(l, 1)[0]].push_back(l); });
-    lines(out + "/train_points.csv", [&](const std::string& l) { rec.point_lines[fields(l, 1)[0]].push_back(l); });
+    const auto curves = read_csv_table(out + "/curves.csv");
+    for (const auto& f : curves.rows)
+      if (f.size() >= 5) rec.curve_lines[run_key(f[0], f[1], f[2], f[4], f[3])].push_back(csv_line(f));
+    for (const auto& f : read_csv_table(out + "/densities.csv").rows) rec.density_lines[f[0]].push_back(csv_line(f));
+    for (const auto& f : read_csv_table(out + "/train_points.csv").rows) rec.point_lines[f[0]].push_back(csv_line(f));
     return rec;
   }
 };
@@ -165,19 +152,20 @@ struct Report {
 /// results.csv: one row per run.
 void write_results_csv(const Report& r) {
   std::ostringstream o;
-  o << "arm,dataset,n_train,seed,lr,status,steps_done,final_nll,best_nll,best_step,final_nll_proxy,best_nll_proxy,"
-       "final_forward_kl,final_reverse_kl,final_jeffreys,best_jeffreys,final_mmd,final_ess,final_lambda,final_slack,"
-       "train_seconds\n";
+  o << "arm,dataset,n_train,seed,lr,status,steps_done";
+  for (const auto& m : kMetricColumns) o << "," << m.column;
+  o << ",train_seconds\n";
   for (const auto& x : r.results) {
     const auto& run = *x.run;
     o << run.arm << "," << run.dataset << "," << run.n_train << "," << run.seed << "," << fmt(run.lr) << "," << x.status() << ","
-      << fmt(x.record.steps_done, 10) << "," << fmt(x.record.final_value("nll_flow"), 6) << "," << fmt(x.record.best_value("nll_flow"), 6)
-      << "," << fmt(x.record.best_step_of("nll_flow"), 10) << "," << fmt(x.record.final_value("nll_proxy"), 6) << ","
-      << fmt(x.record.best_value("nll_proxy"), 6) << "," << fmt(x.record.final_value("forward_kl"), 6) << ","
-      << fmt(x.record.final_value("reverse_kl"), 6) << "," << fmt(x.record.final_value("jeffreys"), 6) << ","
-      << fmt(x.record.best_value("jeffreys"), 6) << "," << fmt(x.record.final_value("mmd"), 6) << "," << fmt(x.record.final_value("ess"), 6)
-      << "," << fmt(x.record.final_value("lambda_0"), 6) << "," << fmt(x.record.final_value("slack_0"), 6) << ","
-      << fmt(x.record.wall_seconds, 6) << "\n";
+      << fmt(x.record.steps_done, 10);
+    for (const auto& m : kMetricColumns) {
+      const double v = m.value == Value::final  ? x.record.final_value(m.metric)
+                       : m.value == Value::best ? x.record.best_value(m.metric)
+                                                : x.record.best_step_of(m.metric);
+      o << "," << fmt(v, m.value == Value::best_step ? 10 : 6);
+    }
+    o << "," << fmt(x.record.wall_seconds, 6) << "\n";
   }
   // Recorded runs the study no longer plans stay in the file: nothing written is dropped.
   for (const auto& key : r.recorded.result_order)
