@@ -4,11 +4,13 @@
 #include <torch/torch.h>
 
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "app/report/table.h"
 #include "app/studies/image_study.h"
 
 namespace jeffreys::app::image_files {
@@ -50,6 +52,16 @@ inline std::string cell_suffix(int64_t d, int64_t n_train) {
 
 /// The lowest pixel value of the study's range.
 inline double pixel_low(const ImageStudyConfig& c) { return c.data.range == "symmetric" ? -1.0 : 0.0; }
+
+/// What `out`/results.csv records. A clone has the tables, not the run folders: a planned run whose
+/// folder is not here but whose rows are recorded counts as finished (it is not trained again and
+/// the report keeps its rows); rows of runs the study no longer plans are kept as they are.
+struct RecordedRuns {
+  CsvTable table;
+  std::map<std::string, std::vector<size_t>> planned;  ///< run name -> its rows, for runs with no folder
+  std::vector<size_t> unplanned;                        ///< rows of runs the study does not plan
+};
+RecordedRuns recorded_runs(const ImageStudyConfig& c, const std::string& out);
 
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);

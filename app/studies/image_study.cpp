@@ -241,10 +241,15 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
     auto s = autoencode_run(c, d, dir, o.progress);
     say("autoencoder d=" + std::to_string(d) + ": test MSE " + fixed(s.test_mse, 5) + " (" + fixed(s.seconds, 0) + " s)");
   }
-  // 2. Latent models, as parallel processes.
+  // 2. Latent models, as parallel processes; a run results.csv records (a clone has the tables, not
+  //    the run folders) is finished.
   std::vector<SweepRun> plan;
+  const auto recorded = recorded_runs(c, out);
+  if (!recorded.planned.empty())
+    say(std::to_string(recorded.planned.size()) + " runs recorded in " + out + "/results.csv count as finished");
   for (const auto& r : latent_runs(c)) {
     const auto name = r.name();
+    if (recorded.planned.count(name) > 0) continue;
     auto sets = c.latent.set;
     sets.insert(sets.end(), r.arm->set.begin(), r.arm->set.end());
     const auto codes = fs::absolute(ae_dir(out, r.d)).string();

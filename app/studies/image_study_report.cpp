@@ -1,5 +1,5 @@
-// The image study's report: results.csv, results.md and the sample grids, from the runs present (a
-// report that would drop a recorded run's rows writes nothing).
+// The image study's report: results.csv, results.md and the sample grids, from the runs present and
+// the runs results.csv records (a clone has the tables, not the run folders).
 #include <torch/torch.h>
 
 #include <chrono>
@@ -36,13 +36,75 @@ using namespace image_files;
 namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 
+/// The numbers of the study's shared models that the tables print: the classifier's test accuracy
+/// and, per latent size, the autoencoder's test MSE, its training-image count and the reference
+/// scores (training images, reconstructions). From their folders where present, else from
+/// references.json, which the report writes beside results.csv so that a clone, which has the
+/// tables and not the models, prints them too.
+json shared_numbers(const ImageStudyConfig& c, const std::string& out) {
+  json kept = json::object();
+  if (fs::exists(out + "/references.json")) kept = read_json(out + "/references.json");
+  json j = json::object();
+  if (fs::exists(out + "/classifier/summary.json"))
+    j["classifier_test_accuracy"] = read_json(out + "/classifier/summary.json").at("test_accuracy");
+  else if (kept.contains("classifier_test_accuracy"))
+    j["classifier_test_accuracy"] = kept["classifier_test_accuracy"];
+  for (auto d : c.latent.latent_dims) {
+    const auto key = "d" + std::to_string(d);
+    json a = kept.contains("autoencoders") && kept["autoencoders"].contains(key) ? kept["autoencoders"][key]
+                                                                                 : json::object();
+    if (fs::exists(ae_dir(out, d) + "/summary.json")) {
+      const auto s = read_json(ae_dir(out, d) + "/summary.json");
+      a["test_mse"] = s.at("test_mse");
+      a["train_images"] = s.value("train_images", int64_t{0});
+    }
+    if (fs::exists(ae_dir(out, d) + "/reference_eval.json")) a["reference"] = read_json(ae_dir(out, d) + "/reference_eval.json");
+    if (!a.empty()) j["autoencoders"][key] = a;
+  }
+  return j;
+}
+
+/// The shared numbers of latent size d (an empty object when unknown).
+json autoencoder_numbers(const json& shared, int64_t d) {
+  const auto key = "d" + std::to_string(d);
+  return shared.contains("autoencoders") && shared["autoencoders"].contains(key) ? shared["autoencoders"][key]
+                                                                                 : json::object();
+}
+
 /// The number of codes a latent run trained on: the subset's size, or every training image's code.
-int64_t training_codes(const std::string& out, int64_t d, int64_t n_train) {
+int64_t training_codes(const json& shared, int64_t d, int64_t n_train) {
   if (n_train > 0) return n_train;
-  const auto f = ae_dir(out, d) + "/summary.json";
-  return fs::exists(f) ? read_json(f).value("train_images", int64_t{0}) : 0;
+  return autoencoder_numbers(shared, d).value("train_images", int64_t{0});
 }
 }  // namespace
+
+RecordedRuns image_files::recorded_runs(const ImageStudyConfig& c, const std::string& out) {
+  RecordedRuns r;
+  r.table = read_csv_table(out + "/results.csv");
+  std::set<int64_t> subsets;
+  for (auto n : c.latent.n_train)
+    if (n > 0) subsets.insert(n);
+  const auto plan = latent_runs(c);
+  for (size_t i = 0; i < r.table.rows.size(); ++i) {
+    const auto& f = r.table.rows[i];
+    if (f.size() < 5) continue;
+    const auto n = f[3].empty() ? int64_t{-1} : std::atoll(f[3].c_str());
+    const LatentRun* match = nullptr;
+    for (const auto& run : plan) {
+      // A run on every code records the code count; one on a subset records the subset's size.
+      const bool same_size = run.n_train > 0 ? n == run.n_train : subsets.count(n) == 0;
+      if (run.arm->name == f[0] && std::to_string(run.seed) == f[1] && std::to_string(run.d) == f[2] && same_size) {
+        match = &run;
+        break;
+      }
+    }
+    if (match == nullptr)
+      r.unplanned.push_back(i);
+    else if (!fs::exists(out + "/runs/" + match->name() + "/summary.json"))
+      r.planned[match->name()].push_back(i);
+  }
+  return r;
+}
 
 std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std::string& out) {
   struct Row {
@@ -52,50 +114,38 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     double fid = kNaN, precision = kNaN, recall = kNaN, nll = kNaN, nll_proxy = kNaN, seconds = kNaN;
   };
   std::vector<Row> rows;
-  std::map<int64_t, json> refs;
-  // The previous results.csv. A clone has it but not the run folders, and the tables need the
-  // autoencoder's folder too: when a planned run's rows would be dropped, nothing is rewritten.
-  // Rows of runs the study no longer plans are kept as they are.
-  std::vector<std::string> unplanned;
-  {
-    const auto old = read_csv_table(out + "/results.csv");
-    std::set<int64_t> subsets;
-    for (auto n : c.latent.n_train)
-      if (n > 0) subsets.insert(n);
-    const auto plan = latent_runs(c);
-    int64_t dropped = 0;
-    for (const auto& f : old.rows) {
-      if (f.size() < 5) continue;
-      const auto n = f[3].empty() ? int64_t{-1} : std::atoll(f[3].c_str());
-      bool planned = false, here = false;
-      for (const auto& run : plan) {
-        const bool same_size = run.n_train > 0 ? n == run.n_train : subsets.count(n) == 0;
-        if (run.arm->name != f[0] || std::to_string(run.seed) != f[1] || std::to_string(run.d) != f[2] || !same_size)
-          continue;
-        planned = true;
-        here = here || fs::exists(out + "/runs/" + run.name() + "/summary.json");
-      }
-      if (planned && !here) ++dropped;
-      if (!planned) unplanned.push_back(csv_line(f));
-    }
-    if (dropped > 0)
-      throw std::runtime_error(out + "/results.csv: it records planned runs whose folders are not here (" +
-                               std::to_string(dropped) +
-                               " rows; a clone has the tables, not the runs): the report would drop them, so nothing "
-                               "was rewritten; run the study to train them again, or delete results.csv");
-  }
+  const auto recorded = recorded_runs(c, out);
+  const auto shared = shared_numbers(c, out);
   for (auto d : c.latent.latent_dims) {
-    const auto rf = ae_dir(out, d) + "/reference_eval.json";
-    if (fs::exists(rf)) refs[d] = read_json(rf);
     for (const auto& run : latent_runs(c, d)) {
       const auto dir = out + "/runs/" + run.name();
-      if (!fs::exists(dir + "/summary.json")) continue;
+      if (!fs::exists(dir + "/summary.json")) {
+        const auto kept = recorded.planned.find(run.name());
+        if (kept == recorded.planned.end()) continue;
+        const auto& t = recorded.table;
+        for (auto i : kept->second) {
+          Row r;
+          r.method = run.arm->name;
+          r.seed = run.seed;
+          r.latent_dim = d;
+          r.n_train = std::atoll(t.rows[i][3].c_str());
+          r.sampler = t.rows[i][4];
+          r.fid = csv_field_number(t, i, 5);
+          r.precision = csv_field_number(t, i, 6);
+          r.recall = csv_field_number(t, i, 7);
+          r.nll = csv_field_number(t, i, 8);
+          r.nll_proxy = csv_field_number(t, i, 9);
+          r.seconds = csv_field_number(t, i, 10);
+          rows.push_back(r);
+        }
+        continue;
+      }
       auto sum = read_json(dir + "/summary.json");
       Row base;
       base.method = run.arm->name;
       base.seed = run.seed;
       base.latent_dim = d;
-      base.n_train = training_codes(out, d, run.n_train);
+      base.n_train = training_codes(shared, d, run.n_train);
       const auto& fin = sum.value("final", json::object());
       base.nll = fin.value("nll_flow", kNaN);
       base.nll_proxy = fin.value("nll_proxy", kNaN);
@@ -132,7 +182,7 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.n_train << "," << r.sampler << ","
         << fixed(r.fid, 4) << "," << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << ","
         << fixed(r.nll_proxy, 4) << "," << fixed(r.seconds, 1) << "\n";
-  for (const auto& line : unplanned) csv << line << "\n";
+  for (auto i : recorded.unplanned) csv << csv_line(recorded.table.rows[i]) << "\n";
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
 
@@ -142,24 +192,23 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
      << c.evaluation.samples << " decoded samples against as many test images; latent test NLL in nats per code "
      << "(z-scored codes of the test images). Mean ± std over seeds (number of seeds). Lower FID and NLL are "
         "better.\n\n";
-  if (fs::exists(out + "/classifier/summary.json"))
-    md << "Feature classifier test accuracy: "
-       << fixed(read_json(out + "/classifier/summary.json").at("test_accuracy").get<double>(), 4) << "\n\n";
+  if (shared.contains("classifier_test_accuracy"))
+    md << "Feature classifier test accuracy: " << fixed(shared["classifier_test_accuracy"].get<double>(), 4) << "\n\n";
   for (auto d : c.latent.latent_dims)
     for (auto n : c.latent.n_train) {
-      const auto codes = training_codes(out, d, n);
+      const auto codes = training_codes(shared, d, n);
+      const auto ae = autoencoder_numbers(shared, d);
       md << "## Latent size " << d << ", " << (n > 0 ? "a random subset of " : "") << codes << " training codes";
-      if (fs::exists(ae_dir(out, d) + "/summary.json"))
-        md << " (autoencoder test MSE per pixel "
-           << fixed(read_json(ae_dir(out, d) + "/summary.json").at("test_mse").get<double>(), 5)
-           << ", trained on every image)";
+      if (ae.contains("test_mse"))
+        md << " (autoencoder test MSE per pixel " << fixed(ae["test_mse"].get<double>(), 5) << ", trained on every image)";
       md << "\n\n";
       md << "| method | sampler | FID | precision | recall | latent test NLL | proxy NLL | train s "
             "|\n|---|---|---|---|---|---|---|---|\n";
-      if (refs.count(d))
+      if (ae.contains("reference"))
         for (const char* k : {"train-images", "reconstructions"})
-          md << "| " << k << " (reference) | - | " << fixed(refs[d][k]["fid"].get<double>(), 2) << " | "
-             << fixed(refs[d][k]["precision"].get<double>()) << " | " << fixed(refs[d][k]["recall"].get<double>())
+          md << "| " << k << " (reference) | - | " << fixed(ae["reference"][k]["fid"].get<double>(), 2) << " | "
+             << fixed(ae["reference"][k]["precision"].get<double>()) << " | "
+             << fixed(ae["reference"][k]["recall"].get<double>())
              << " | | | |\n";
       for (const auto& arm : c.latent.arms)
         for (const char* sampler : {"flow", "proxy", "langevin", "diverged"}) {
@@ -185,14 +234,23 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     }
   write_file_atomically(out + "/results.md", md.str());
   std::vector<std::string> files = {"results.csv", "results.md"};
+  if (!shared.empty()) {
+    write_file_atomically(out + "/references.json", shared.dump(2) + "\n");
+    files.push_back("references.json");
+  }
 
   // Seed 0's grids: the flow's samples of every method side by side (samples_d<k>.png), and per
-  // method with an energy model its three samplers in a row (samplers_d<k>.png).
+  // method with an energy model its three samplers in a row (samplers_d<k>.png). A cell with a seed-0
+  // run known only from results.csv keeps the figures it has: they cannot be redrawn without it.
   for (auto d : c.latent.latent_dims)
     for (auto n : c.latent.n_train) {
       std::vector<plot::Image> flows, samplers;
       int sampler_columns = 1;
       const auto seed0 = c.latent.seeds.front();
+      bool recorded_only = false;
+      for (const auto& arm : c.latent.arms)
+        recorded_only = recorded_only || recorded.planned.count(run_name(arm.name, d, n, seed0)) > 0;
+      if (recorded_only) continue;
       for (const auto& arm : c.latent.arms) {
         std::vector<plot::Image> row;
         for (const char* sampler : {"flow", "proxy", "langevin"}) {

@@ -163,26 +163,58 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
   EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json"), t0);
 
-  // A run the study no longer plans keeps its rows; a planned run recorded in results.csv whose folder
-  // is not here (a clone) makes the report refuse, naming the file, and rewrite nothing.
+  // A run the study no longer plans keeps its rows. A clone has results.csv, results.md,
+  // references.json and the figures, not the run folders or the models: a planned run recorded in
+  // results.csv whose folder is not here counts as finished (not trained again), its rows are kept,
+  // and the figures it drew are not redrawn without it.
   auto file_text = [&](const std::string& f) {
     std::ifstream t(out + "/" + f);
     return std::string((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>());
   };
-  const std::string other = "other,0,4,2000,flow,1.0000,0.5000,0.5000,1.0000,,1.0\n";
+  const std::string other = "other,0,4,2000,flow,1.0000,0.5000,0.5000,1.0000,nan,1.0\n";
   std::ofstream(out + "/results.csv", std::ios::app) << other;
   je::report_image_study(cfg, out);
   const auto csv = file_text("results.csv"), md = file_text("results.md");
   EXPECT_EQ(csv.substr(csv.size() - other.size()), other);
-  fs::rename(out + "/runs/mle__d4__n500__s0", out + "/away");
-  try {
-    je::report_image_study(cfg, out);
-    ADD_FAILURE() << "a report dropped a recorded run";
-  } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find(out + "/results.csv: it records planned runs whose folders are not here (1 rows"), std::string::npos) << e.what();
+  EXPECT_NE(md.find("Feature classifier test accuracy"), std::string::npos) << md;
+  EXPECT_NE(md.find("| train-images (reference) |"), std::string::npos) << md;
+  ASSERT_TRUE(fs::exists(out + "/references.json"));
+  const auto figure = fs::last_write_time(out + "/samples_d4_n500.png");
+  const auto clone = (d / "clone").string();
+  fs::create_directories(clone);
+  for (const char* f : {"results.csv", "results.md", "references.json", "samples_d4_n500.png"})
+    fs::copy_file(out + "/" + f, clone + "/" + f);
+  je::report_image_study(cfg, clone);
+  EXPECT_EQ(file_text("results.csv"), csv);
+  {
+    std::ifstream t(clone + "/results.csv"), m(clone + "/results.md");
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>()), csv);
+    EXPECT_EQ(std::string((std::istreambuf_iterator<char>(m)), std::istreambuf_iterator<char>()), md);
   }
+  // In the study folder itself, one run's folder away: the study trains nothing, keeps its rows and
+  // the figure of its cell.
+  fs::rename(out + "/runs/mle__d4__n500__s0", out + "/away");
+  ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+  EXPECT_FALSE(fs::exists(out + "/runs/mle__d4__n500__s0"));
   EXPECT_EQ(file_text("results.csv"), csv);
   EXPECT_EQ(file_text("results.md"), md);
+  EXPECT_EQ(fs::last_write_time(out + "/samples_d4_n500.png"), figure);
+  // A recorded row that is not a number is an error naming the file, row and column.
+  {
+    auto bad = csv;
+    const auto at = bad.find("mle,0,4,500,flow,");
+    ASSERT_NE(at, std::string::npos) << bad;
+    bad.replace(at, std::string("mle,0,4,500,flow,").size(), "mle,0,4,500,flow,x");
+    std::ofstream(out + "/results.csv") << bad;
+    try {
+      je::report_image_study(cfg, out);
+      ADD_FAILURE() << "a recorded row that is not a number was read";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(out + "/results.csv: row "), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("column 'fid'"), std::string::npos) << e.what();
+    }
+    std::ofstream(out + "/results.csv") << csv;
+  }
   fs::rename(out + "/away", out + "/runs/mle__d4__n500__s0");
   je::report_image_study(cfg, out);
   EXPECT_EQ(file_text("results.csv"), csv);
