@@ -106,6 +106,7 @@ void build_models(const Config& c, Setup& setup) {
   set_num_threads(static_cast<int>(c.threads));
   keep_freed_memory();
   const int64_t d = s->train_x.size(1);
+  const auto spec = c.method.is_wgan() ? constrained::MethodName{} : constrained::parse_method_name(c.method.name);
   TORCH_CHECK(d >= 2 || c.flow.family == "maf" || c.flow.family == "maf-spline",
               "data has one column: coupling flows need 2 or more; use flow.family = \"maf\"");
   auto models = train::make_models(flows::FlowOptions(d)
@@ -125,7 +126,7 @@ void build_models(const Config& c, Setup& setup) {
                                        .hidden(c.energy.hidden)
                                        .depth(c.energy.depth)
                                        .activation(nn::activation_from_string(c.energy.activation)),
-                                   c.seed, device, !c.method.is_wgan() && constrained::parse_method_name(c.method.name).tilted_proxy);
+                                   c.seed, device, spec.tilted_proxy, spec.tilt_average);
   s->flow = models.flow;
   s->energy = models.proxy_or_energy();
   s->train_x = s->train_x.to(device);

@@ -47,7 +47,14 @@ MethodName parse_method_name(const std::string& method) {
     if (k != std::floor(k) || k < 2) throw std::invalid_argument("method '" + method + "': -K needs an integer >= 2");
     m.flow_samples = static_cast<int64_t>(k);
   }
-  m.tilted_proxy = strip("-T");
+  double decay = 0;
+  if (number_suffix('T', decay)) {
+    if (!(decay < 1)) throw std::invalid_argument("method '" + method + "': -T<d> needs a moving-average decay in (0, 1)");
+    m.tilted_proxy = true;
+    m.tilt_average = decay;
+  } else {
+    m.tilted_proxy = strip("-T");
+  }
   double ess_floor = 0;
   if (number_suffix('W', ess_floor)) {
     if (!(ess_floor < 1)) throw std::invalid_argument("method '" + method + "': -W needs a fraction of the flow samples in (0, 1)");

@@ -129,7 +129,7 @@ PosteriorEstimator::PosteriorEstimator(int64_t theta_dim, int64_t x_dim, Posteri
                                        .depth(options_.energy_depth)
                                        .embedding_features(options_.embedding_features)
                                        .embedding_hidden(options_.embedding_hidden),
-                                   options_.seed, options_.device, spec.tilted_proxy);
+                                   options_.seed, options_.device, spec.tilted_proxy, spec.tilt_average);
   s_->flow = models.flow;
   s_->energy = models.energy;
   s_->proxy_model = models.proxy_or_energy();
@@ -191,6 +191,10 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
   const int64_t n_tr = zt.size(0), batch = std::min(options_.batch_size, n_tr);
   auto flow_params = s_->flow->parameters();
   auto energy_params = s_->proxy ? s_->energy->parameters() : std::vector<torch::Tensor>{};
+  // The proxy's buffers belong to its state too: θ̄ of a moving-average tilt (-T<d>) goes back to the
+  // best epoch with the models.
+  if (s_->proxy)
+    for (const auto& b : s_->proxy_model->buffers()) energy_params.push_back(b);
   std::vector<torch::Tensor> best_flow = snapshot(flow_params), best_energy = snapshot(energy_params);
   double best = std::numeric_limits<double>::infinity();
   int64_t since_best = 0;

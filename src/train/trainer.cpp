@@ -222,6 +222,7 @@ void Trainer::apply(const StepEstimates& est) {
   clip(proxy_params_, est.grad_norm_proxy, options_.proxy.clip_grad_norm);
   main_opt_.step(options_.main.adam.lr * options_.main.schedule.factor(step_));
   proxy_opt_.step(options_.proxy.adam.lr * options_.proxy.schedule.factor(step_));
+  if (energy_) energy_->flow_stepped();
   primal_dual_.dual_step(est.terms);
   ++step_;
 }

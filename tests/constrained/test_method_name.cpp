@@ -63,6 +63,21 @@ TEST(MethodName, EntropyLevelsAndTheESSConstraint) {
   EXPECT_EQ(cs::parse_method_name("jeffreys-W0.05").formulation.constraints.size(), 2u);
 }
 
+TEST(MethodName, TiltedProxyWithAndWithoutAMovingAverage) {
+  const auto plain = cs::parse_method_name("paper-H-T");
+  EXPECT_TRUE(plain.tilted_proxy);
+  EXPECT_EQ(plain.tilt_average, 0.0);
+  const auto averaged = cs::parse_method_name("paper-H-T0.99-S1000");
+  EXPECT_TRUE(averaged.tilted_proxy);
+  EXPECT_DOUBLE_EQ(averaged.tilt_average, 0.99);
+  EXPECT_EQ(averaged.proxy_rows, 1000);
+  EXPECT_TRUE(averaged.entropy_levels);
+  EXPECT_FALSE(cs::parse_method_name("paper-H").tilted_proxy);
+  EXPECT_THROW(cs::parse_method_name("paper-T1.5"), std::invalid_argument);      // a decay in (0, 1)
+  EXPECT_THROW(cs::parse_method_name("paper-T1"), std::invalid_argument);
+  EXPECT_THROW(cs::parse_method_name("mle-flow-T0.9"), std::invalid_argument);   // no proxy to tilt
+}
+
 TEST(MethodName, TrainReadsTheSameGrammar) {
   namespace ja = jeffreys::app;
   auto c = ja::load_config("", {"method.name=jeffreys-F10"});

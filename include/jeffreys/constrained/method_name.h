@@ -1,11 +1,12 @@
 #pragma once
 /// The one grammar of method names, used by `jeffreys train`, `jeffreys sbi`, the studies and the
-/// library's posterior estimator alike: "<preset>[-F<w>][-H][-W<c>][-T][-K<k>][-S<n>][-E<n>][-warm]", plus "npe"
+/// library's posterior estimator alike: "<preset>[-F<w>][-H][-W<c>][-T[<d>]][-K<k>][-S<n>][-E<n>][-warm]", plus "npe"
 /// (an alias of mle-flow, sbi's name for it) and "wgan-gp" (the adversarial baseline, no formulation).
 /// -F<w> sets the forward term's weight (METHOD.md section 7: the knob that matters most); -H puts
 /// the absolute constraints on F and P on the KL scale (their levels plus the data's entropy
 /// estimate); -W<c> adds the constraint ESS / M >= c on the importance sampler (term W); -T makes
-/// the proxy a tilt of the flow (energy/tilted.h); -K<k> the
+/// the proxy a tilt of the flow (energy/tilted.h), -T<d> of a moving average of the flow with
+/// decay d in (0, 1); -K<k> the
 /// flow samples per context, -S<n> computes P and R on n random contexts of each batch (F on all),
 /// -E<n> a learned context embedding of n features, -warm trains F and P first and switches the
 /// reverse term on when that stops improving (the last four: conditional training, sbi::PosteriorOptions).
@@ -28,7 +29,8 @@ struct MethodName {
   bool warm = false;         ///< -warm
   bool entropy_levels = false;  ///< -H
   double ess_floor = 0;         ///< -W<c>; 0: not given
-  bool tilted_proxy = false;    ///< -T
+  bool tilted_proxy = false;    ///< -T or -T<d>
+  double tilt_average = 0;      ///< -T<d>: the decay of θ̄'s moving average; 0: θ̄ is the flow itself
   /// Whether a suffix only conditional training knows (-K, -S, -E, -warm) was given.
   bool conditional_only() const { return flow_samples > 0 || embedding > 0 || proxy_rows > 0 || warm; }
 };

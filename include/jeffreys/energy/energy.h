@@ -23,6 +23,9 @@ class EnergyImpl : public torch::nn::Module {
   torch::Tensor log_prob(const torch::Tensor& x, const torch::Tensor& log_z, const torch::Tensor& context = {});
   virtual int64_t features() const = 0;
   virtual int64_t context_features() const = 0;
+  /// Called by the trainer after every step of the main model: a proxy that keeps its own copy of
+  /// the flow (energy/tilted.h with a moving average) updates it here. Plain energies do nothing.
+  virtual void flow_stepped() {}
 };
 using EnergyPtr = std::shared_ptr<EnergyImpl>;
 

@@ -27,9 +27,10 @@ struct Models {
 };
 
 /// Seeds the global generator with `seed`, builds the flow, then the energy model (the order fixes
-/// their initial parameters), and moves both to `device`; `tilted`: the proxy tilts the flow.
+/// their initial parameters), and moves both to `device`; `tilted`: the proxy tilts the flow, with
+/// `tilt_average` in (0, 1) a moving average of it (method suffix -T<d>; 0: the flow itself).
 Models make_models(const flows::FlowOptions& flow, const energy::MLPEnergyOptions& energy, uint64_t seed,
-                   const torch::Device& device = torch::kCPU, bool tilted = false);
+                   const torch::Device& device = torch::kCPU, bool tilted = false, double tilt_average = 0);
 
 /// The primal-dual trainer of `models` for `formulation`; the proxy takes part only when the
 /// formulation uses P, R or W.
