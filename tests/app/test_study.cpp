@@ -86,7 +86,7 @@ TEST(Study, CommittedPaperFormulationStudiesPlanTheirGrids) {
                                                   {"paper_more.toml", 6u * 2 * 3},
                                                   {"paper_sizes.toml", 6u * 5 * 2 * 3},
                                                   {"ablation.toml", 11u * 2 * 3},
-                                                  {"drift.toml", 3u * 3}};
+                                                  {"drift.toml", 4u * 3}};
   for (const auto& [file, runs] : files) {
     const auto plan = ex::plan_study(ex::load_study(kStudyDir + "/" + file));
     EXPECT_EQ(plan.size(), runs) << file;

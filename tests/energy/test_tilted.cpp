@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <functional>
 
 #include "jeffreys/divergence/terms.h"
 #include "jeffreys/energy/energy.h"
@@ -75,6 +76,29 @@ tr::TrainerOptions trainer_options() {
   return o;
 }
 
+/// `grads` (of some f to `theta`) against central differences of f, on the first two entries of
+/// every third parameter tensor.
+void expect_gradient_matches_differences(const std::vector<torch::Tensor>& theta, const std::vector<torch::Tensor>& grads,
+                                         const std::function<double()>& f) {
+  int checked = 0;
+  for (size_t k = 0; k < theta.size() && checked < 6; k += 3) {
+    auto flat = theta[k].view(-1);
+    for (int64_t i = 0; i < std::min<int64_t>(2, flat.numel()); ++i, ++checked) {
+      const double h = 1e-6;
+      torch::NoGradGuard g;
+      const double keep = flat[i].item<double>();
+      flat[i] = keep + h;
+      const double up = f();
+      flat[i] = keep - h;
+      const double down = f();
+      flat[i] = keep;
+      const double analytic = grads[k].defined() ? grads[k].view(-1)[i].item<double>() : 0.0;
+      EXPECT_NEAR(analytic, (up - down) / (2 * h), 1e-5 * (1 + std::abs(analytic))) << "θ[" << k << "][" << i << "]";
+    }
+  }
+  EXPECT_GE(checked, 4);
+}
+
 bool reaches(const torch::Tensor& y, const std::vector<torch::Tensor>& params) {
   auto g = torch::autograd::grad({y}, params, {}, true, false, true);
   for (const auto& t : g)
@@ -137,24 +161,8 @@ TEST(TiltedEnergy, GradientRulesWithTheFlowDetached) {
   // (its estimate moves with the proposal, the true Z does not), so the differences are of R - log Ẑ.
   auto q_frozen = std::make_shared<en::TiltedEnergyImpl>(psi, frozen);
   EXPECT_NEAR(terms(q_frozen.get()).R.item<double>(), t.R.item<double>(), 1e-10);
-  auto grads = torch::autograd::grad({t.R}, theta, {}, false, false, true);
-  int checked = 0;
-  for (size_t k = 0; k < theta.size() && checked < 6; k += 3) {
-    auto flat = theta[k].view(-1);
-    for (int64_t i = 0; i < std::min<int64_t>(2, flat.numel()); ++i, ++checked) {
-      const double h = 1e-6;
-      torch::NoGradGuard g;
-      const double keep = flat[i].item<double>();
-      flat[i] = keep + h;
-      const double up = terms(q_frozen.get()).R_samples.item<double>();
-      flat[i] = keep - h;
-      const double down = terms(q_frozen.get()).R_samples.item<double>();
-      flat[i] = keep;
-      const double analytic = grads[k].defined() ? grads[k].view(-1)[i].item<double>() : 0.0;
-      EXPECT_NEAR(analytic, (up - down) / (2 * h), 1e-5 * (1 + std::abs(analytic))) << "θ[" << k << "][" << i << "]";
-    }
-  }
-  EXPECT_GE(checked, 4);
+  expect_gradient_matches_differences(theta, torch::autograd::grad({t.R}, theta, {}, false, false, true),
+                                      [&] { return terms(q_frozen.get()).R_samples.item<double>(); });
 }
 
 TEST(TiltedEnergy, PerContextEqualsRepeatedContexts) {
@@ -240,24 +248,8 @@ TEST(TiltedEnergy, GradientRulesWithAMovingAverage) {
   EXPECT_TRUE(reaches(t.R, phi));
   // θ̄ is its own copy: moving θ leaves it where it is, so finite differences of R over θ check the
   // analytic gradient directly.
-  auto grads = torch::autograd::grad({t.R}, theta, {}, false, false, true);
-  int checked = 0;
-  for (size_t k = 0; k < theta.size() && checked < 6; k += 3) {
-    auto flat = theta[k].view(-1);
-    for (int64_t i = 0; i < std::min<int64_t>(2, flat.numel()); ++i, ++checked) {
-      const double h = 1e-6;
-      torch::NoGradGuard g;
-      const double keep = flat[i].item<double>();
-      flat[i] = keep + h;
-      const double up = terms().R_samples.item<double>();
-      flat[i] = keep - h;
-      const double down = terms().R_samples.item<double>();
-      flat[i] = keep;
-      const double analytic = grads[k].defined() ? grads[k].view(-1)[i].item<double>() : 0.0;
-      EXPECT_NEAR(analytic, (up - down) / (2 * h), 1e-5 * (1 + std::abs(analytic))) << "θ[" << k << "][" << i << "]";
-    }
-  }
-  EXPECT_GE(checked, 4);
+  expect_gradient_matches_differences(theta, torch::autograd::grad({t.R}, theta, {}, false, false, true),
+                                      [&] { return terms().R_samples.item<double>(); });
 }
 
 TEST(TiltedEnergy, DecayZeroTrainsAsTheDetachedFlow) {
