@@ -202,6 +202,16 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   auto budgets = ex::load_sbi_benchmark(dir + "paper_budgets.toml");
   EXPECT_EQ(budgets.budgets, (std::vector<int64_t>{500, 2500}));
   EXPECT_EQ(budgets.methods, ex::load_sbi_benchmark(dir + "paper.toml").methods);
+  // Below the slides' budgets, and beyond their two tasks, with the same arms and oracle.
+  auto low = ex::load_sbi_benchmark(dir + "paper_low.toml");
+  EXPECT_EQ(low.budgets, (std::vector<int64_t>{100, 300}));
+  EXPECT_EQ(low.methods, budgets.methods);
+  EXPECT_EQ(low.args, budgets.args);
+  auto tasks = ex::load_sbi_benchmark(dir + "paper_tasks.toml");
+  EXPECT_EQ(tasks.tasks, (std::vector<std::string>{"gaussian_linear", "sir"}));
+  EXPECT_EQ(tasks.budgets, (std::vector<int64_t>{100, 300, 500, 1000, 2500}));
+  EXPECT_EQ(tasks.methods, budgets.methods);
+  EXPECT_EQ(tasks.args, budgets.args);
   // The proxy-sampler study: every run also scores SIR followed by 100 MALA steps.
   auto ps = ex::load_sbi_benchmark(dir + "proxy_sampler.toml");
   EXPECT_EQ(ps.methods, (std::vector<std::string>{"jeffreys-F10", "paper-H"}));
