@@ -129,13 +129,13 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
           r.seed = run.seed;
           r.latent_dim = d;
           r.n_train = std::atoll(t.rows[i][3].c_str());
-          r.sampler = t.rows[i][4];
-          r.fid = csv_field_number(t, i, 5);
-          r.precision = csv_field_number(t, i, 6);
-          r.recall = csv_field_number(t, i, 7);
-          r.nll = csv_field_number(t, i, 8);
-          r.nll_proxy = csv_field_number(t, i, 9);
-          r.seconds = csv_field_number(t, i, 10);
+          r.sampler = t.rows[i][t.column("sampler")];
+          r.fid = csv_field_number(t, i, t.column("fid"));
+          r.precision = csv_field_number(t, i, t.column("precision"));
+          r.recall = csv_field_number(t, i, t.column("recall"));
+          r.nll = csv_field_number(t, i, t.column("latent_test_nll"));
+          r.nll_proxy = csv_field_number(t, i, t.column("latent_test_nll_proxy"));
+          r.seconds = csv_field_number(t, i, t.column("train_seconds"));
           rows.push_back(r);
         }
         continue;
