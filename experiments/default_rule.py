@@ -4,7 +4,7 @@ among the issue-16 candidates, to the committed results alone; and prints the SB
 per-seed differences against NPE (a seed's simulations are shared by every method).
 
 Cells: 2D (experiments/small_data_2d/paper/ and paper_more/results.csv): final flow NLL per data set
-at 200 points; SBI (experiments/sbibm/paper/ and paper_budgets/results.csv): mean flow C2ST over
+at 200 points; SBI (experiments/sbibm/paper/, paper_budgets/, paper_low/ and paper_tasks/results.csv): mean flow C2ST over
 observations per task and budget, sbibm's protocol (sampler "flow", not "flow-oracle"); images
 (experiments/fashion_mnist/small_data/results.csv): FID of the flow's samples per training-set size
 (the 60,000-image reference has no paper-formulation arms and is not a cell). In each cell the candidates
@@ -18,7 +18,7 @@ from collections import defaultdict
 ROOT = os.path.dirname(os.path.abspath(__file__))
 CANDIDATES = ["jeffreys", "paper", "paper-H", "paper-H-W0.1", "paper-H-T"]
 SBI_NAME = {"jeffreys-F10": "jeffreys"}  # the SBI study runs the default's SBI form, forward weight 10
-SBI_FOLDERS = ("paper", "paper_budgets")  # 1000 simulations; 500 and 2500
+SBI_FOLDERS = ("paper", "paper_budgets", "paper_low", "paper_tasks")  # 1000; 500 and 2500; 100 and 300; gaussian_linear and sir
 
 
 def sbi_rows():
@@ -59,8 +59,14 @@ def cells(sizes=("200",)):
         m = SBI_NAME.get(m, m)
         if m in CANDIDATES:
             by[(t, b, m)].append(statistics.mean(v))
+    # A cell still being run (a benchmark continues seed by seed) is not a result yet: an SBI cell
+    # counts once every candidate in it has its 3 seeds.
+    partial = {(t, b) for (t, b, m), v in by.items() if len(v) < 3}
     for (t, b, m), v in by.items():
-        out.setdefault(f"SBI {t} {b}", {})[m] = statistics.mean(v)
+        if (t, b) not in partial:
+            out.setdefault(f"SBI {t} {b}", {})[m] = statistics.mean(v)
+    for t, b in sorted(partial):
+        print(f"(not counted, fewer than 3 seeds so far: SBI {t} {b})")
     return out
 
 
