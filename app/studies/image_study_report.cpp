@@ -128,7 +128,7 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
           r.method = run.arm->name;
           r.seed = run.seed;
           r.latent_dim = d;
-          r.n_train = std::atoll(t.rows[i][3].c_str());
+          r.n_train = std::atoll(t.rows[i][t.column("n_train")].c_str());
           r.sampler = t.rows[i][t.column("sampler")];
           r.fid = csv_field_number(t, i, t.column("fid"));
           r.precision = csv_field_number(t, i, t.column("precision"));

@@ -60,11 +60,8 @@ torch::Tensor TiltedEnergyImpl::base_log_prob(const torch::Tensor& x, const torc
           mine[i].set_data(theirs[i].clone());
       }
     }
-    // θ̄'s parameters take no gradient: only the path through x remains.
-    if (!x.requires_grad() || !torch::GradMode::is_enabled()) {
-      torch::NoGradGuard g;
-      return average_->log_prob(x, context);
-    }
+    // θ̄'s parameters take no gradient: only the path through x remains (and with an x that takes
+    // none, autograd records nothing, so no no-grad branch is needed here).
     return average_->log_prob(x, context);
   }
   if (!x.requires_grad() || !torch::GradMode::is_enabled()) {
