@@ -71,6 +71,11 @@ json autoencoder_numbers(const json& shared, int64_t d) {
                                                                                  : json::object();
 }
 
+/// `v` as results.csv stores it (`digits` decimals). The tables are computed from these values, so a
+/// report from the run folders and one from results.csv alone (a clone) print the same digits.
+constexpr int kValueDigits = 4, kSecondsDigits = 1;  // results.csv's decimals
+double stored(double v, int digits) { return std::isnan(v) ? v : std::stod(fixed(v, digits)); }
+
 /// The number of codes a latent run trained on: the subset's size, or every training image's code.
 int64_t training_codes(const json& shared, int64_t d, int64_t n_train) {
   if (n_train > 0) return n_train;
@@ -147,9 +152,9 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
       base.latent_dim = d;
       base.n_train = training_codes(shared, d, run.n_train);
       const auto& fin = sum.value("final", json::object());
-      base.nll = fin.value("nll_flow", kNaN);
-      base.nll_proxy = fin.value("nll_proxy", kNaN);
-      base.seconds = sum.value("wall_seconds", kNaN);
+      base.nll = stored(fin.value("nll_flow", kNaN), kValueDigits);
+      base.nll_proxy = stored(fin.value("nll_proxy", kNaN), kValueDigits);
+      base.seconds = stored(sum.value("wall_seconds", kNaN), kSecondsDigits);
       if (sum.value("status", "") != "completed") {
         base.sampler = "diverged";
         rows.push_back(base);
@@ -164,9 +169,9 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
       for (const auto& [sampler, v] : eval.items()) {
         Row r = base;
         r.sampler = sampler;
-        r.fid = v.value("fid", kNaN);
-        r.precision = v.value("precision", kNaN);
-        r.recall = v.value("recall", kNaN);
+        r.fid = stored(v.value("fid", kNaN), kValueDigits);
+        r.precision = stored(v.value("precision", kNaN), kValueDigits);
+        r.recall = stored(v.value("recall", kNaN), kValueDigits);
         rows.push_back(r);
       }
     }
@@ -180,8 +185,9 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
          "seconds\n";
   for (const auto& r : rows)
     csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.n_train << "," << r.sampler << ","
-        << fixed(r.fid, 4) << "," << fixed(r.precision, 4) << "," << fixed(r.recall, 4) << "," << fixed(r.nll, 4) << ","
-        << fixed(r.nll_proxy, 4) << "," << fixed(r.seconds, 1) << "\n";
+        << fixed(r.fid, kValueDigits) << "," << fixed(r.precision, kValueDigits) << "," << fixed(r.recall, kValueDigits)
+        << "," << fixed(r.nll, kValueDigits) << "," << fixed(r.nll_proxy, kValueDigits) << ","
+        << fixed(r.seconds, kSecondsDigits) << "\n";
   for (auto i : recorded.unplanned) csv << csv_line(recorded.table.rows[i]) << "\n";
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
