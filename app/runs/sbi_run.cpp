@@ -305,7 +305,10 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
     for (double c : v) m += c;
     sum["mean_c2st"][sampler] = m / static_cast<double>(v.size());
   }
-  if (std::isfinite(out.training.data_entropy)) sum["data_entropy"] = out.training.data_entropy;
+  if (std::isfinite(out.training.data_entropy)) {
+    sum["data_entropy"] = out.training.data_entropy;
+    sum["data_entropy_dequantised"] = out.training.data_entropy_dequantised;
+  }
   if (!proxy_sampling.empty()) sum["proxy_sampling"] = proxy_sampling;
   for (const auto& [sampler, epoch] : out.oracle_epochs) sum["oracle_epoch"][sampler] = epoch;
   write_file_atomically(dir + "/summary.json", sum.dump(2) + "\n");

@@ -49,14 +49,38 @@ EntropyEstimate knn_entropy(const torch::Tensor& x_in, int64_t k) {
   return e;
 }
 
-EntropyEstimate conditional_knn_entropy(const torch::Tensor& y, const torch::Tensor& c, int64_t k) {
-  if (y.dim() != 2 || c.dim() != 2 || y.size(0) != c.size(0))
+torch::Tensor dequantise_ties(const torch::Tensor& c_in, uint64_t seed) {
+  if (c_in.dim() != 2) throw std::invalid_argument("dequantise_ties: samples must be [n, d]");
+  torch::NoGradGuard g;
+  auto c = c_in.to(torch::kCPU, torch::kDouble).clone();
+  auto gen = at::detail::createCPUGenerator(seed);
+  const int64_t n = c.size(0);
+  for (int64_t j = 0; j < c.size(1); ++j) {
+    auto col = c.select(1, j);
+    const auto distinct = std::get<0>(at::_unique(col, /*sorted=*/true));
+    if (distinct.size(0) == n) continue;  // no ties: already continuous as far as the estimate sees
+    const double width = distinct.size(0) < 2 ? 1.0 : (distinct.narrow(0, 1, distinct.size(0) - 1) -
+                                                       distinct.narrow(0, 0, distinct.size(0) - 1))
+                                                          .min()
+                                                          .item<double>();
+    col.add_(torch::rand({n}, gen, torch::kDouble) * width);
+  }
+  return c;
+}
+
+EntropyEstimate conditional_knn_entropy(const torch::Tensor& y, const torch::Tensor& c_in, int64_t k) {
+  if (y.dim() != 2 || c_in.dim() != 2 || y.size(0) != c_in.size(0))
     throw std::invalid_argument("conditional_knn_entropy: y [n, d_y] and c [n, d_c] with the same n");
-  auto joint = knn_entropy(torch::cat({y.to(torch::kDouble), c.to(torch::kDouble)}, 1), k);
+  auto c = c_in.to(torch::kCPU, torch::kDouble);
+  const bool repeated = std::get<0>(at::unique_dim(c, 0)).size(0) < c.size(0);
+  // A fixed seed: the same data give the same estimate, and the caller's random stream is untouched.
+  if (repeated) c = dequantise_ties(c, 0x6a656666);
+  auto joint = knn_entropy(torch::cat({y.to(torch::kCPU, torch::kDouble), c}, 1), k);
   auto marginal = knn_entropy(c, k);
   EntropyEstimate e = joint;
   e.value = joint.value - marginal.value;
   e.dims = y.size(1);
+  e.dequantised = repeated;
   return e;
 }
 

@@ -182,7 +182,9 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
   TrainingReport rep;
   if (s_->formulation.uses_entropy_level()) {
     // In the flow's coordinates (z-scored θ and x), where F is measured.
-    rep.data_entropy = metrics::conditional_knn_entropy(zt, zx).value;
+    const auto h = metrics::conditional_knn_entropy(zt, zx);
+    rep.data_entropy = h.value;
+    rep.data_entropy_dequantised = h.dequantised;
     s_->trainer->primal_dual().set_data_entropy(rep.data_entropy);
   }
   const auto device = options_.device;

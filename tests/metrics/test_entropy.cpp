@@ -81,3 +81,47 @@ TEST(MetricsEntropy, RefusesWhatHasNoDifferentialEntropy) {
   EXPECT_NO_THROW(mt::knn_entropy(torch::cat({x, x}), 2));                      // but not the 2nd
   EXPECT_THROW(mt::knn_entropy(x.narrow(0, 0, 3), 3), std::invalid_argument);   // n <= k
 }
+
+TEST(MetricsEntropy, DequantiseTiesSpreadsRepeatedColumnsAndLosesNothing) {
+  auto gen = at::detail::createCPUGenerator(5);
+  const int64_t n = 400;
+  auto counts = torch::binomial(torch::full({n}, 20.0, kD), torch::full({n}, 0.3, kD), gen);  // ties
+  auto halves = counts * 0.5;                                                               // step 0.5
+  auto constant = torch::full({n}, 7.0, kD);
+  auto continuous = torch::randn({n}, gen, kD);                                             // no ties
+  auto c = torch::stack({counts, halves, constant, continuous}, 1);
+  auto d = mt::dequantise_ties(c, 3);
+  ASSERT_EQ(d.sizes(), c.sizes());
+  EXPECT_TRUE(torch::equal(d.select(1, 3), continuous));
+  const std::vector<double> widths{1.0, 0.5, 1.0};
+  for (int64_t j = 0; j < 3; ++j) {
+    auto u = (d.select(1, j) - c.select(1, j)) / widths[j];
+    EXPECT_GE(u.min().item<double>(), 0.0) << j;
+    EXPECT_LT(u.max().item<double>(), 1.0) << j;
+    EXPECT_GT(u.std().item<double>(), 0.2) << j;  // Uniform[0, 1) has sd 0.289
+    // c is recovered from its interval: floor on the lattice of the column.
+    EXPECT_TRUE(torch::equal(torch::floor(d.select(1, j) / widths[j]) * widths[j], c.select(1, j))) << j;
+  }
+  EXPECT_EQ(std::get<0>(at::unique_dim(d, 0)).size(0), n);  // no repeated rows are left
+  EXPECT_TRUE(torch::equal(mt::dequantise_ties(c, 3), d));   // a seed gives one answer
+}
+
+TEST(MetricsEntropy, ConditionalEntropyGivenCountsIsDequantised) {
+  // sir's case: a count-valued condition with repeated rows. y = A c + e with c ~ Binomial counts:
+  // H(y | c) = H(e) still; without dequantisation the marginal k-NN estimate of c would refuse.
+  auto gen = at::detail::createCPUGenerator(17);
+  const int64_t n = 5000;
+  auto c = torch::binomial(torch::full({n, 2}, 12.0, kD), torch::full({n, 2}, 0.4, kD), gen);
+  ASSERT_LT(std::get<0>(at::unique_dim(c, 0)).size(0), n / 10);  // mostly repeats
+  EXPECT_THROW(mt::knn_entropy(c), std::invalid_argument);
+  auto A = torch::tensor({{0.5, -0.2}, {0.1, 0.3}}, kD);
+  auto sd = torch::tensor({0.3, 0.7}, kD);
+  auto y = c.mm(A.t()) + torch::randn({n, 2}, gen, kD) * sd;
+  const double truth = gaussian_entropy(torch::diag(sd * sd));
+  const auto e = mt::conditional_knn_entropy(y, c);
+  std::cout << "[ entropy  ] H(y | counts): estimate " << e.value << ", truth " << truth << "\n";
+  EXPECT_TRUE(e.dequantised);
+  EXPECT_NEAR(e.value, truth, 0.15);
+  // Continuous conditions are left as they are.
+  EXPECT_FALSE(mt::conditional_knn_entropy(y, c + torch::randn({n, 2}, gen, kD) * 0.01).dequantised);
+}

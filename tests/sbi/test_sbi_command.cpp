@@ -142,6 +142,7 @@ TEST(SbiCommand, PaperFormulationWithOracleColumns) {
   std::ifstream sum_in(dir / "summary.json");
   const std::string sum((std::istreambuf_iterator<char>(sum_in)), std::istreambuf_iterator<char>());
   EXPECT_NE(sum.find("\"data_entropy\""), std::string::npos) << sum;
+  EXPECT_NE(sum.find("\"data_entropy_dequantised\": false"), std::string::npos) << sum;  // two_moons is continuous
   EXPECT_NE(sum.find("\"oracle_epoch\""), std::string::npos) << sum;
   std::ifstream cfg_in(dir / "config.json");
   const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());

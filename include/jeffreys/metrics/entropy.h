@@ -14,6 +14,7 @@ namespace jeffreys::metrics {
 struct EntropyEstimate {
   double value = 0;  ///< nats
   int64_t n = 0, dims = 0, k = 0;
+  bool dequantised = false;  ///< conditional_knn_entropy dequantised the condition (see there)
 };
 
 /// Ĥ of the rows of `x` [n, d] (n > k), in float64 whatever the input's dtype; O(n² d) time in
@@ -24,6 +25,16 @@ EntropyEstimate knn_entropy(const torch::Tensor& x, int64_t k = 3);
 /// Ĥ(y | c) = Ĥ(y, c) - Ĥ(c) from paired rows y [n, d_y], c [n, d_c]: the conditional entropy that
 /// the cross-entropy of a conditional model (SBI: F = -mean log q(θ | x)) has in it. Both estimates
 /// are k-NN ones; their biases partly cancel, not fully (the joint has more dimensions).
+/// A discrete condition (SBI's sir: counts, with repeated rows) has no differential entropy, so when
+/// c has repeated rows the estimate is of Ĥ(y | c') with c' = dequantise_ties(c) (`dequantised` set):
+/// c is a function of c', and c' depends on y only through c, so H(y | c') = H(y | c) exactly.
 EntropyEstimate conditional_knn_entropy(const torch::Tensor& y, const torch::Tensor& c, int64_t k = 3);
+
+/// c + U·w_j in every column j of c [n, d] whose values repeat, U ~ Uniform[0, 1) drawn from `seed`
+/// and w_j the smallest gap between that column's distinct values (1 for a constant column); other
+/// columns unchanged. The intervals [v, v + w_j) of distinct values do not overlap, so c is recovered
+/// from the result (each entry's interval): no information about anything else is added or lost.
+/// float64, on the CPU.
+torch::Tensor dequantise_ties(const torch::Tensor& c, uint64_t seed);
 
 }  // namespace jeffreys::metrics

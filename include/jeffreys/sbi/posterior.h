@@ -69,6 +69,9 @@ struct TrainingReport {
   /// Ĥ(θ | x) of the z-scored training pairs (metrics/entropy.h) when the method's levels are
   /// entropy-corrected (-H); NaN otherwise.
   double data_entropy = std::numeric_limits<double>::quiet_NaN();
+  /// The observations repeat (counts: sir), so Ĥ(θ | x) was estimated with x dequantised
+  /// (metrics::conditional_knn_entropy says why that estimates the same quantity).
+  bool data_entropy_dequantised = false;
   bool stopped_early = false;
   /// Per epoch: training loss terms and validation NLL, for metrics.csv.
   std::vector<std::vector<double>> rows;
