@@ -204,15 +204,29 @@ bool has_budget(const SbiBenchmarkConfig& c, const std::string& task, int64_t bu
 }
 }  // namespace
 
-int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options) {
+int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options,
+                          const SbiBenchmarkSubset& only) {
+  const auto all_budgets = c.all_budgets();
+  for (const auto& t : only.tasks)
+    if (std::find(c.tasks.begin(), c.tasks.end(), t) == c.tasks.end()) {
+      std::string tasks;
+      for (const auto& name : c.tasks) tasks += (tasks.empty() ? "" : ", ") + name;
+      throw std::invalid_argument(c.file + ": plans no task '" + t + "' (its tasks: " + tasks + ")");
+    }
+  for (int64_t b : only.budgets)
+    if (std::find(all_budgets.begin(), all_budgets.end(), b) == all_budgets.end())
+      throw std::invalid_argument(c.file + ": plans no budget " + std::to_string(b));
+  auto chosen = [](const auto& subset, const auto& v) {
+    return subset.empty() || std::find(subset.begin(), subset.end(), v) != subset.end();
+  };
   const Sweep sweep("sbi benchmark", out, options);
   std::vector<SweepRun> plan;
   // Seed-major, then small budgets first: a benchmark stopped early has every method for its first seeds.
   for (uint64_t seed : c.seeds)
-    for (int64_t budget : c.all_budgets())
+    for (int64_t budget : all_budgets)
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
-          if (!has_budget(c, task, budget)) continue;
+          if (!has_budget(c, task, budget) || !chosen(only.tasks, task) || !chosen(only.budgets, budget)) continue;
           const auto name = run_name(task, budget, method, seed);
           plan.push_back({name, sbi_command(task, budget, method, seed, c.observations_root + "/" + task,
                                             c.observations, c.args, sweep.run_dir(name)),

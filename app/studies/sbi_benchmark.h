@@ -42,10 +42,19 @@ SbiBenchmarkConfig load_sbi_benchmark(const std::string& path);
 
 using SbiBenchmarkOptions = SweepOptions;
 
+/// Part of a benchmark file to run now (empty: all of it), e.g. the cheap task while another
+/// machine runs the rest; the report still covers the whole file.
+struct SbiBenchmarkSubset {
+  std::vector<std::string> tasks;
+  std::vector<int64_t> budgets;
+};
+
 /// Runs every missing run into `out`/runs/<task>__<budget>__<method>__s<seed>/ (a folder without
 /// c2st.csv is an interrupted run: removed and run again), then writes the report. Returns the
-/// number of runs that failed.
-int64_t run_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out, const SbiBenchmarkOptions& options);
+/// number of runs that failed. Throws std::invalid_argument, naming the file, when `only` names a
+/// task or budget that the file does not plan.
+int64_t run_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out, const SbiBenchmarkOptions& options,
+                          const SbiBenchmarkSubset& only = {});
 
 /// results.csv, results.md and the pair-plot samples from the finished runs present. Returns the files written.
 std::vector<std::string> report_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out);

@@ -327,6 +327,50 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   fs::remove_all(out);
 }
 
+TEST(SbiBenchmark, ASubsetRunsOnlyItsTasksAndBudgetsAndNamesWhatTheFileLacks) {
+  namespace ex = jeffreys::app;
+  const auto out = fs::temp_directory_path() / ("jeffreys_sbisub_" + std::to_string(::getpid()));
+  fs::remove_all(out);
+  ex::SbiBenchmarkConfig c;
+  c.file = "bench.toml";
+  c.tasks = {"two_moons", "sir"};
+  c.budgets = {100, 300};
+  c.methods = {"npe", "paper-H"};
+  c.seeds = {0, 1};
+  c.observations = {1};
+  c.observations_root = "obs";
+  ex::SbiBenchmarkOptions options;
+  options.executable = "/bin/false";  // every run it launches fails: the failures count the launches
+  auto launched = [&](const ex::SbiBenchmarkSubset& only) {
+    fs::remove_all(out);
+    const auto failed = ex::run_sbi_benchmark(c, out.string(), options, only);
+    std::set<std::string> logs;
+    for (const auto& f : fs::directory_iterator(out / "logs")) logs.insert(f.path().stem().string());
+    EXPECT_EQ(static_cast<int64_t>(logs.size()), failed);
+    return logs;
+  };
+  EXPECT_EQ(launched({}).size(), 16u);
+  const auto sir = launched({{"sir"}, {}});
+  EXPECT_EQ(sir.size(), 8u);
+  for (const auto& name : sir) EXPECT_EQ(name.rfind("sir__", 0), 0u) << name;
+  const auto sir300 = launched({{"sir"}, {300}});
+  EXPECT_EQ(sir300, (std::set<std::string>{"sir__300__npe__s0", "sir__300__npe__s1", "sir__300__paper-H__s0",
+                                           "sir__300__paper-H__s1"}));
+  EXPECT_EQ(launched({{}, {100}}).size(), 8u);
+  // What the file does not plan is an error naming the file, before anything runs.
+  fs::remove_all(out);
+  try {
+    ex::run_sbi_benchmark(c, out.string(), options, {{"slcp"}, {}});
+    ADD_FAILURE() << "no error";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("bench.toml: plans no task 'slcp' (its tasks: two_moons, sir)"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_THROW(ex::run_sbi_benchmark(c, out.string(), options, {{}, {1000}}), std::invalid_argument);
+  EXPECT_FALSE(fs::exists(out));
+  fs::remove_all(out);
+}
+
 #ifdef JEFFREYS_EXE
 TEST(SbiBenchmark, ABenchmarkKilledMidRunContinuesWithNoRunLostOrRunTwice) {
   SKIP_WITHOUT_SBIBM();
