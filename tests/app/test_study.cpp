@@ -82,8 +82,8 @@ TEST(Study, CommittedStudyPlansEveryArmDataSetSizeSeedAndTheLearningRatePanel) {
 
 TEST(Study, CommittedPaperFormulationStudiesPlanTheirGrids) {
   // Issue 16's 2D studies: arms x data sets x sizes x seeds, as their files state.
-  const std::pair<const char*, size_t> files[] = {{"paper.toml", 6u * 3 * 3},
-                                                  {"paper_more.toml", 6u * 2 * 3},
+  const std::pair<const char*, size_t> files[] = {{"paper.toml", 7u * 3 * 3},
+                                                  {"paper_more.toml", 7u * 2 * 3},
                                                   {"paper_sizes.toml", 6u * 5 * 2 * 3},
                                                   {"ablation.toml", 11u * 2 * 3},
                                                   {"drift.toml", 4u * 3}};
