@@ -151,6 +151,41 @@ TEST(SbiCommand, PaperFormulationWithOracleColumns) {
   fs::remove_all(dir);
 }
 
+// The oracle only watches: its sampling and classifiers draw from their own generators, so a run
+// with --oracle-every trains and scores exactly as one without it (only the clock differs).
+TEST(SbiCommand, OracleLeavesTrainingAndHeadlineUntouched) {
+  SKIP_WITHOUT_SBIBM();
+  const auto base = fs::temp_directory_path() / ("jeffreys_sbi_watch_" + std::to_string(::getpid()));
+  fs::remove_all(base);
+  auto run = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> args{"sbi", "--task", "two_moons", "--budget", "200", "--method", "jeffreys-K8",
+                                  "--max-epochs", "6", "--posterior-samples", "300", "--c2st-folds", "2",
+                                  "--observation", "1", "--observations", sbibm_files::root() + "/two_moons",
+                                  "--out", (base / name).string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    EXPECT_EQ(cli(args), 0) << name;
+  };
+  run("plain", {});
+  run("watched", {"--oracle-every", "2", "--oracle-samples", "200"});
+  // Every column but the last (seconds) of every row; c2st.csv's scores without train_seconds.
+  auto without_last_field = [](const fs::path& file, const std::string& skip_sampler) {
+    std::ifstream in(file);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) {
+      if (!skip_sampler.empty() && line.find(skip_sampler) != std::string::npos) continue;
+      out.push_back(line.substr(0, line.rfind(',')));
+    }
+    return out;
+  };
+  const auto plain_training = without_last_field(base / "plain" / "training.csv", "");
+  ASSERT_EQ(plain_training.size(), 7u);  // header and 6 epochs
+  EXPECT_EQ(without_last_field(base / "watched" / "training.csv", ""), plain_training);
+  const auto plain_scores = without_last_field(base / "plain" / "c2st.csv", "");
+  ASSERT_EQ(plain_scores.size(), 3u);  // header, flow, proxy
+  EXPECT_EQ(without_last_field(base / "watched" / "c2st.csv", "-oracle"), plain_scores);
+  fs::remove_all(base);
+}
+
 TEST(SbiCommand, BadInputLeavesNoFolder) {
   SKIP_WITHOUT_SBIBM();
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_bad_" + std::to_string(::getpid()));
