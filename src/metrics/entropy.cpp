@@ -57,12 +57,9 @@ torch::Tensor dequantise_ties(const torch::Tensor& c_in, uint64_t seed) {
   const int64_t n = c.size(0);
   for (int64_t j = 0; j < c.size(1); ++j) {
     auto col = c.select(1, j);
-    const auto distinct = std::get<0>(at::_unique(col, /*sorted=*/true));
+    const auto distinct = std::get<0>(at::unique_dim(col, 0));  // sorted
     if (distinct.size(0) == n) continue;  // no ties: already continuous as far as the estimate sees
-    const double width = distinct.size(0) < 2 ? 1.0 : (distinct.narrow(0, 1, distinct.size(0) - 1) -
-                                                       distinct.narrow(0, 0, distinct.size(0) - 1))
-                                                          .min()
-                                                          .item<double>();
+    const double width = distinct.size(0) < 2 ? 1.0 : torch::diff(distinct).min().item<double>();
     col.add_(torch::rand({n}, gen, torch::kDouble) * width);
   }
   return c;
