@@ -106,7 +106,7 @@ std::vector<KeySpec> make_keys() {
                "MLP energy: activation"),
 
       {"method", "name", JEFFREYS_FIELD(std::string, method.name), none,
-       "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`), entropy-corrected levels `-H`, "
+       "a preset, optionally with a forward weight `-F<w>` (e.g. `jeffreys-F10`), entropy-corrected levels `-H` (`-Hc`: the entropy estimate capped by a Gaussian bound), "
        "the ESS constraint `-W<c>`, a proxy that tilts the flow `-T` or a moving average of it `-T<d>` (e.g. `paper-H-W0.1`, `paper-H-T0.99`)", nullptr, NameKind::method},
 
       {"wgan", "critic_hidden", JEFFREYS_FIELD(int64_t, wgan.critic_hidden), IN_RANGE(wgan.critic_hidden, 1, 16384),

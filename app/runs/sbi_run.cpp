@@ -308,6 +308,11 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
   if (std::isfinite(out.training.data_entropy)) {
     sum["data_entropy"] = out.training.data_entropy;
     sum["data_entropy_dequantised"] = out.training.data_entropy_dequantised;
+    if (std::isfinite(out.training.data_entropy_knn)) {
+      sum["data_entropy_knn"] = out.training.data_entropy_knn;
+      const double b = out.training.data_entropy_gaussian_bound;
+      sum["data_entropy_gaussian_bound"] = std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr);
+    }
   }
   if (!proxy_sampling.empty()) sum["proxy_sampling"] = proxy_sampling;
   for (const auto& [sampler, epoch] : out.oracle_epochs) sum["oracle_epoch"][sampler] = epoch;

@@ -166,6 +166,8 @@ void build_models(const Config& c, Setup& setup) {
   if (f.uses_entropy_level()) {
     // Once per run, from the training set: constraints on F and P on the KL scale.
     s->data_entropy = metrics::knn_entropy(s->train_x);
+    if (f.entropy_capped)
+      s->data_entropy = metrics::cap_by_gaussian_bound(s->data_entropy, metrics::gaussian_entropy_bound(s->train_x));
     trainer->primal_dual().set_data_entropy(s->data_entropy.value);
   }
   s->trainer = std::move(trainer);

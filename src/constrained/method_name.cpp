@@ -60,7 +60,11 @@ MethodName parse_method_name(const std::string& method) {
     if (!(ess_floor < 1)) throw std::invalid_argument("method '" + method + "': -W needs a fraction of the flow samples in (0, 1)");
     m.ess_floor = ess_floor;
   }
-  m.entropy_levels = strip("-H");
+  if (strip("-Hc")) {
+    m.entropy_levels = m.entropy_capped = true;
+  } else {
+    m.entropy_levels = strip("-H");
+  }
   m.forward_weighted = number_suffix('F', w);
   m.formulation = formulation_by_name(rest == "npe" ? "mle-flow" : rest);
   if (m.forward_weighted) {
@@ -75,6 +79,7 @@ MethodName parse_method_name(const std::string& method) {
       if ((c.term == "F" || c.term == "P") && c.relative_to.empty()) c.entropy_level = any = true;
     if (!any)
       throw std::invalid_argument("method '" + method + "': -H needs a constraint on F or P with an absolute level");
+    m.formulation.entropy_capped = m.entropy_capped;
   }
   if (m.ess_floor > 0) {
     // The fourth constraint, ours (the slides leave h and c undefined): the importance sampler's

@@ -81,4 +81,51 @@ EntropyEstimate conditional_knn_entropy(const torch::Tensor& y, const torch::Ten
   return e;
 }
 
+namespace {
+/// ½ log det(2πe Σ̂) from a scatter matrix S (Σ r rᵀ) with `dof` degrees of freedom, log det Σ̂
+/// corrected for the Wishart bias of log det S.
+double gaussian_entropy_of_scatter(const torch::Tensor& scatter, int64_t dof) {
+  const int64_t d = scatter.size(0);
+  if (dof < d) return std::numeric_limits<double>::quiet_NaN();
+  auto info = torch::linalg_cholesky_ex(scatter);
+  if (std::get<1>(info).item<int64_t>() != 0) return std::numeric_limits<double>::quiet_NaN();
+  const double log_det_scatter = 2.0 * std::get<0>(info).diagonal().log().sum().item<double>();
+  // E log det S = log det Σ + d log 2 + Σ_{i=1..d} ψ((dof - i + 1) / 2).
+  const auto halves = (static_cast<double>(dof) + 1.0 - torch::arange(1, d + 1, torch::kDouble)) / 2.0;
+  const double log_det = log_det_scatter - static_cast<double>(d) * std::log(2.0) - torch::digamma(halves).sum().item<double>();
+  return 0.5 * (static_cast<double>(d) * std::log(2.0 * M_PI * M_E) + log_det);
+}
+}  // namespace
+
+double gaussian_entropy_bound(const torch::Tensor& x_in) {
+  if (x_in.dim() != 2) throw std::invalid_argument("gaussian_entropy_bound: samples must be [n, d]");
+  torch::NoGradGuard g;
+  const auto x = x_in.to(torch::kCPU, torch::kDouble);
+  const auto r = x - x.mean(0, true);
+  return gaussian_entropy_of_scatter(torch::mm(r.t(), r), x.size(0) - 1);
+}
+
+double gaussian_conditional_entropy_bound(const torch::Tensor& y_in, const torch::Tensor& c_in) {
+  if (y_in.dim() != 2 || c_in.dim() != 2 || y_in.size(0) != c_in.size(0))
+    throw std::invalid_argument("gaussian_conditional_entropy_bound: y [n, d_y] and c [n, d_c] with the same n");
+  torch::NoGradGuard g;
+  const auto y = y_in.to(torch::kCPU, torch::kDouble);
+  const auto c = c_in.to(torch::kCPU, torch::kDouble);
+  const auto design = torch::cat({torch::ones({c.size(0), 1}, torch::kDouble), c}, 1);
+  // gelsd: least squares by SVD, so a constant or collinear column of c costs a degree of freedom
+  // instead of failing.
+  const auto fit = torch::linalg_lstsq(design, y, c10::nullopt, c10::string_view("gelsd"));
+  const auto residual = y - torch::mm(design, std::get<0>(fit));
+  const int64_t rank = std::get<2>(fit).item<int64_t>();
+  return gaussian_entropy_of_scatter(torch::mm(residual.t(), residual), y.size(0) - rank);
+}
+
+EntropyEstimate cap_by_gaussian_bound(EntropyEstimate e, double bound) {
+  e.knn = e.value;
+  e.gaussian_bound = bound;
+  e.capped = std::isfinite(bound) && bound < e.value;
+  if (e.capped) e.value = bound;
+  return e;
+}
+
 }  // namespace jeffreys::metrics

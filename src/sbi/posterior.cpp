@@ -182,7 +182,12 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
   TrainingReport rep;
   if (s_->formulation.uses_entropy_level()) {
     // In the flow's coordinates (z-scored θ and x), where F is measured.
-    const auto h = metrics::conditional_knn_entropy(zt, zx);
+    auto h = metrics::conditional_knn_entropy(zt, zx);
+    if (s_->formulation.entropy_capped) {
+      h = metrics::cap_by_gaussian_bound(h, metrics::gaussian_conditional_entropy_bound(zt, zx));
+      rep.data_entropy_knn = h.knn;
+      rep.data_entropy_gaussian_bound = h.gaussian_bound;
+    }
     rep.data_entropy = h.value;
     rep.data_entropy_dequantised = h.dequantised;
     s_->trainer->primal_dual().set_data_entropy(rep.data_entropy);

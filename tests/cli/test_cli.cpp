@@ -1,6 +1,7 @@
 // The command line, in-process and as a real process: help, bad input that leaves nothing behind,
 // the demo's run folder, sampling, and interrupted runs (including kill -9) that resume exactly.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -186,6 +187,22 @@ TEST(Cli, DemoWritesEveryFileOfTheRunFolder) {
   EXPECT_EQ(cli({"plot", "--run", dir.string()}).code, 0);
   // A second train into the same folder is refused rather than overwriting it.
   EXPECT_EQ(cli({"train", "--out", dir.string()}).code, 1);
+  fs::remove_all(dir);
+}
+
+// -Hc through `jeffreys train`: data_entropy.json names both estimates and which one set the level.
+// On two-moons (2-D, far from Gaussian) the k-NN estimate is below the Gaussian bound and is kept.
+TEST(Cli, CappedEntropyLevelIsRecordedInTheRunFolder) {
+  auto args = small_overrides();
+  const auto dir = fresh_dir("capped_entropy");
+  args.insert(args.begin(), {"train", "--out", dir.string(), "--set", "train.steps=5", "--set", "method.name=paper-Hc"});
+  ASSERT_EQ(cli(args).code, 0);
+  std::ifstream in(dir / "data_entropy.json");
+  const auto j = nlohmann::json::parse(in);
+  EXPECT_EQ(j.at("estimator"), "kozachenko-leonenko, capped by the gaussian bound");
+  EXPECT_FALSE(j.at("capped").get<bool>());
+  EXPECT_DOUBLE_EQ(j.at("value").get<double>(), j.at("knn").get<double>());
+  EXPECT_GT(j.at("gaussian_bound").get<double>(), j.at("knn").get<double>());
   fs::remove_all(dir);
 }
 

@@ -73,6 +73,12 @@ TEST(MethodName, TiltedProxyWithAndWithoutAMovingAverage) {
   EXPECT_EQ(averaged.proxy_rows, 1000);
   EXPECT_TRUE(averaged.entropy_levels);
   EXPECT_FALSE(cs::parse_method_name("paper-H").tilted_proxy);
+  // -Hc: the same levels, the estimate capped by the Gaussian bound; with other suffixes too.
+  const auto capped = cs::parse_method_name("paper-Hc-T");
+  EXPECT_TRUE(capped.entropy_levels && capped.entropy_capped && capped.formulation.entropy_capped && capped.tilted_proxy);
+  EXPECT_TRUE(capped.formulation.uses_entropy_level());
+  EXPECT_FALSE(cs::parse_method_name("paper-H-T").formulation.entropy_capped);
+  EXPECT_THROW(cs::parse_method_name("jeffreys-Hc"), std::invalid_argument);  // no absolute level
   EXPECT_THROW(cs::parse_method_name("paper-T1.5"), std::invalid_argument);      // a decay in (0, 1)
   EXPECT_THROW(cs::parse_method_name("paper-T1"), std::invalid_argument);
   EXPECT_THROW(cs::parse_method_name("mle-flow-T0.9"), std::invalid_argument);   // no proxy to tilt

@@ -36,6 +36,9 @@ struct Formulation {
   std::string name;
   std::vector<ObjectiveTerm> objective;
   std::vector<Constraint> constraints;
+  /// How the entropy estimate for `entropy_level` is made (-Hc): the k-NN estimate capped by the
+  /// Gaussian maximum-entropy bound (metrics::cap_by_gaussian_bound) instead of the k-NN alone.
+  bool entropy_capped = false;
 
   /// Whether the term appears in the objective or in a constraint (as term or as level).
   bool uses(const std::string& term) const;

@@ -72,6 +72,10 @@ struct TrainingReport {
   /// The observations repeat (counts: sir), so Ĥ(θ | x) was estimated with x dequantised
   /// (metrics::conditional_knn_entropy says why that estimates the same quantity).
   bool data_entropy_dequantised = false;
+  /// -Hc: the k-NN estimate and the Gaussian bound on H(θ | x) that data_entropy is the smaller of
+  /// (metrics::cap_by_gaussian_bound); NaN otherwise.
+  double data_entropy_knn = std::numeric_limits<double>::quiet_NaN();
+  double data_entropy_gaussian_bound = std::numeric_limits<double>::quiet_NaN();
   bool stopped_early = false;
   /// Per epoch: training loss terms and validation NLL, for metrics.csv.
   std::vector<std::vector<double>> rows;
