@@ -63,6 +63,13 @@ struct RecordedRuns {
 };
 RecordedRuns recorded_runs(const ImageStudyConfig& c, const std::string& out);
 
+/// Which classifier scored FID, precision and recall: the CRC-32 of `out`/classifier/model.pt, 8 hex
+/// digits. Two trainings of the same recipe are not bit-identical (FID moves by about one), so scores
+/// carry it and the report never averages scores of two classifiers. "unrecorded" for scores written
+/// before it was kept.
+std::string classifier_fingerprint(const std::string& out);
+inline constexpr const char* kUnrecordedClassifier = "unrecorded";
+
 inline nlohmann::json read_json(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read '" + path + "'");

@@ -8,6 +8,7 @@
 #include <iomanip>
 #include <map>
 #include <sstream>
+#include <zlib.h>
 
 #include "app/config/config.h"
 #include "app/config/toml_file.h"
@@ -140,6 +141,21 @@ void classifier_run(const ImageStudyConfig& c, const data::ImageSplit& d, const 
               {"epochs", c.classifier.epochs},
               {"seconds", std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count()}});
 }
+
+}  // namespace
+
+std::string image_files::classifier_fingerprint(const std::string& out) {
+  const auto file = out + "/classifier/model.pt";
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read '" + file + "'");
+  const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto crc = crc32(crc32(0L, Z_NULL, 0), reinterpret_cast<const Bytef*>(bytes.data()), static_cast<uInt>(bytes.size()));
+  std::ostringstream hex;
+  hex << std::hex << std::setw(8) << std::setfill('0') << crc;
+  return hex.str();
+}
+
+namespace {
 
 vision::ConvClassifier load_classifier(const std::string& dir, vision::ImageShape shape) {
   auto s = read_json(dir + "/summary.json");
@@ -289,24 +305,32 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
     auto test = images.test.images.narrow(0, 0, n);
     vision::ConvClassifier net{nullptr};
     torch::Tensor ref;
+    std::string fingerprint;
+    // Scores by another classifier (a retrained one, or unrecorded) are redone: the samples are
+    // drawn again from the same seed, so only the classifier changes.
+    auto scored_here = [&](const std::string& file) {
+      return fs::exists(file) && (!c.has_classifier || read_json(file).value("classifier", kUnrecordedClassifier) == fingerprint);
+    };
     if (c.has_classifier) {
+      fingerprint = classifier_fingerprint(out);
       net = load_classifier(out + "/classifier", shape);
       ref = vision::map_batches(test, 1000, [&](const torch::Tensor& b) { return net->features(b); });
     }
     for (auto d : c.latent.latent_dims) {
       auto ae = load_autoencoder(ae_dir(out, d), shape, symmetric);
       const auto ref_file = ae_dir(out, d) + "/reference_eval.json";
-      if (c.has_classifier && !fs::exists(ref_file)) {
+      if (c.has_classifier && !scored_here(ref_file)) {
         auto perm = torch::randperm(images.train.images.size(0), at::detail::createCPUGenerator(c.seed))
                         .narrow(0, 0, std::min(n, images.train.images.size(0)));
         auto train_imgs = images.train.images.index_select(0, perm);
         auto recon = vision::map_batches(test, 1000, [&](const torch::Tensor& b) { return ae.model->forward(b); });
         write_json(ref_file, {{"train-images", score_images(net, train_imgs, ref, c.evaluation.k)},
-                              {"reconstructions", score_images(net, recon, ref, c.evaluation.k)}});
+                              {"reconstructions", score_images(net, recon, ref, c.evaluation.k)},
+                              {"classifier", fingerprint}});
       }
       for (const auto& r : latent_runs(c, d)) {
         const auto dir = out + "/runs/" + r.name();
-        if (fs::exists(dir + "/image_eval.json") || !fs::exists(dir + "/summary.json")) continue;
+        if (scored_here(dir + "/image_eval.json") || !fs::exists(dir + "/summary.json")) continue;
         if (read_json(dir + "/summary.json").value("status", "") != "completed") continue;
         const auto cfg = load_config(dir + "/config.toml");
         std::vector<std::string> samplers = {"flow"};
@@ -327,6 +351,7 @@ int64_t run_image_study(const ImageStudyConfig& c, const std::string& out, const
           save_grid(imgs, c, r.arm->name + " (" + sampler + ")", dir + "/grid_" + sampler + ".png",
                     dir + "/grid_" + sampler + ".pt");
         }
+        if (c.has_classifier) e["classifier"] = fingerprint;
         write_json(dir + "/image_eval.json", e);
         say("sampled " + r.name() +
             (c.has_classifier ? ": FID " + fixed(e["flow"]["fid"].get<double>(), 2) : std::string()));

@@ -2,6 +2,7 @@
 // the runs results.csv records (a clone has the tables, not the run folders).
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -45,10 +46,13 @@ json shared_numbers(const ImageStudyConfig& c, const std::string& out) {
   json kept = json::object();
   if (fs::exists(out + "/references.json")) kept = read_json(out + "/references.json");
   json j = json::object();
-  if (fs::exists(out + "/classifier/summary.json"))
+  if (fs::exists(out + "/classifier/summary.json")) {
     j["classifier_test_accuracy"] = read_json(out + "/classifier/summary.json").at("test_accuracy");
-  else if (kept.contains("classifier_test_accuracy"))
-    j["classifier_test_accuracy"] = kept["classifier_test_accuracy"];
+    j["classifier_fingerprint"] = classifier_fingerprint(out);
+  } else {
+    for (const char* k : {"classifier_test_accuracy", "classifier_fingerprint"})
+      if (kept.contains(k)) j[k] = kept[k];
+  }
   for (auto d : c.latent.latent_dims) {
     const auto key = "d" + std::to_string(d);
     json a = kept.contains("autoencoders") && kept["autoencoders"].contains(key) ? kept["autoencoders"][key]
@@ -75,6 +79,19 @@ json autoencoder_numbers(const json& shared, int64_t d) {
 /// report from the run folders and one from results.csv alone (a clone) print the same digits.
 constexpr int kValueDigits = 4, kSecondsDigits = 1;  // results.csv's decimals
 double stored(double v, int digits) { return std::isnan(v) ? v : std::stod(fixed(v, digits)); }
+
+/// The classifier a recorded row names: its `classifier` column, or, in a results.csv written before
+/// that column existed, "unrecorded" for a row with scores.
+std::string recorded_classifier(const CsvTable& t, size_t i) {
+  const auto& h = t.header;
+  const auto at = std::find(h.begin(), h.end(), "classifier");
+  if (at != h.end()) {
+    const auto col = static_cast<size_t>(at - h.begin());
+    return col < t.rows[i].size() ? t.rows[i][col] : std::string();
+  }
+  const auto fid = t.rows[i][t.column("fid")];
+  return fid.empty() || fid == "nan" ? std::string() : kUnrecordedClassifier;
+}
 
 /// The number of codes a latent run trained on: the subset's size, or every training image's code.
 int64_t training_codes(const json& shared, int64_t d, int64_t n_train) {
@@ -117,6 +134,7 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
     uint64_t seed = 0;
     int64_t latent_dim = 0, n_train = 0;
     double fid = kNaN, precision = kNaN, recall = kNaN, nll = kNaN, nll_proxy = kNaN, seconds = kNaN;
+    std::string classifier;  ///< classifier_fingerprint of the scores; empty without scores
   };
   std::vector<Row> rows;
   const auto recorded = recorded_runs(c, out);
@@ -141,6 +159,7 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
           r.nll = csv_field_number(t, i, t.column("latent_test_nll"));
           r.nll_proxy = csv_field_number(t, i, t.column("latent_test_nll_proxy"));
           r.seconds = csv_field_number(t, i, t.column("train_seconds"));
+          r.classifier = recorded_classifier(t, i);
           rows.push_back(r);
         }
         continue;
@@ -167,11 +186,13 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
       }
       const auto eval = read_json(dir + "/image_eval.json");
       for (const auto& [sampler, v] : eval.items()) {
+        if (!v.is_object()) continue;  // "classifier"
         Row r = base;
         r.sampler = sampler;
         r.fid = stored(v.value("fid", kNaN), kValueDigits);
         r.precision = stored(v.value("precision", kNaN), kValueDigits);
         r.recall = stored(v.value("recall", kNaN), kValueDigits);
+        if (!std::isnan(r.fid)) r.classifier = eval.value("classifier", kUnrecordedClassifier);
         rows.push_back(r);
       }
     }
@@ -182,13 +203,17 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
                    [&](const Row& a, const Row& b) { return order(a.sampler) < order(b.sampler); });
   std::ostringstream csv;
   csv << "method,seed,latent_dim,n_train,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,train_"
-         "seconds\n";
+         "seconds,classifier\n";
   for (const auto& r : rows)
     csv << r.method << "," << r.seed << "," << r.latent_dim << "," << r.n_train << "," << r.sampler << ","
         << fixed(r.fid, kValueDigits) << "," << fixed(r.precision, kValueDigits) << "," << fixed(r.recall, kValueDigits)
         << "," << fixed(r.nll, kValueDigits) << "," << fixed(r.nll_proxy, kValueDigits) << ","
-        << fixed(r.seconds, kSecondsDigits) << "\n";
-  for (auto i : recorded.unplanned) csv << csv_line(recorded.table.rows[i]) << "\n";
+        << fixed(r.seconds, kSecondsDigits) << "," << r.classifier << "\n";
+  for (auto i : recorded.unplanned) {
+    auto f = recorded.table.rows[i];
+    if (!recorded.table.header.empty() && recorded.table.header.back() != "classifier") f.push_back(recorded_classifier(recorded.table, i));
+    csv << csv_line(f) << "\n";
+  }
   fs::create_directories(out);
   write_file_atomically(out + "/results.csv", csv.str());
 
@@ -198,8 +223,17 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
      << c.evaluation.samples << " decoded samples against as many test images; latent test NLL in nats per code "
      << "(z-scored codes of the test images). Mean ± std over seeds (number of seeds). Lower FID and NLL are "
         "better.\n\n";
+  const std::string current = shared.value("classifier_fingerprint", std::string());
   if (shared.contains("classifier_test_accuracy"))
-    md << "Feature classifier test accuracy: " << fixed(shared["classifier_test_accuracy"].get<double>(), 4) << "\n\n";
+    md << "Feature classifier test accuracy: " << fixed(shared["classifier_test_accuracy"].get<double>(), 4)
+       << (current.empty() ? std::string() : " (classifier " + current + ")") << "\n\n";
+  bool other_classifier = false;
+  for (const auto& r : rows) other_classifier = other_classifier || (!r.classifier.empty() && r.classifier != current);
+  if (other_classifier)
+    md << "Rows whose sampler names another classifier were scored by another training of the classifier "
+          "(\"unrecorded\": before the study kept which) and their run folders are not here to score again: their "
+          "FID, precision and recall are kept apart, not averaged with this classifier's, and compare with them "
+          "only roughly (two trainings of the recipe move FID by about one).\n\n";
   for (auto d : c.latent.latent_dims)
     for (auto n : c.latent.n_train) {
       const auto codes = training_codes(shared, d, n);
@@ -218,9 +252,19 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
              << " | | | |\n";
       for (const auto& arm : c.latent.arms)
         for (const char* sampler : {"flow", "proxy", "langevin", "diverged"}) {
+          // One line per classifier that scored the cell, this study's own first.
+          std::vector<std::string> classifiers;
+          for (const auto& row : rows)
+            if (row.method == arm.name && row.latent_dim == d && row.n_train == codes && row.sampler == sampler &&
+                std::find(classifiers.begin(), classifiers.end(), row.classifier) == classifiers.end())
+              classifiers.push_back(row.classifier);
+          std::stable_partition(classifiers.begin(), classifiers.end(),
+                                [&](const std::string& k) { return k.empty() || k == current; });
+          for (const auto& classifier : classifiers) {
           std::vector<double> fid, p, r, nll, nllp, sec;
           for (const auto& row : rows)
-            if (row.method == arm.name && row.latent_dim == d && row.n_train == codes && row.sampler == sampler) {
+            if (row.method == arm.name && row.latent_dim == d && row.n_train == codes && row.sampler == sampler &&
+                row.classifier == classifier) {
               fid.push_back(row.fid), p.push_back(row.precision), r.push_back(row.recall);
               nll.push_back(row.nll), nllp.push_back(row.nll_proxy), sec.push_back(row.seconds);
             }
@@ -233,8 +277,11 @@ std::vector<std::string> report_image_study(const ImageStudyConfig& c, const std
             f.infinity_sign = false;
             return mean_std_cell(mean_std(v), f);
           };
-          md << "| " << arm.name << " | " << sampler << " | " << cell(fid, 2) << " | " << cell(p, 3) << " | "
-             << cell(r, 3) << " | " << cell(nll, 2) << " | " << cell(nllp, 2) << " | " << cell(sec, 0) << " |\n";
+          const bool other = !classifier.empty() && classifier != current;
+          md << "| " << arm.name << " | " << sampler << (other ? " (classifier " + classifier + ")" : std::string()) << " | "
+             << cell(fid, 2) << " | " << cell(p, 3) << " | " << cell(r, 3) << " | " << cell(nll, 2) << " | "
+             << cell(nllp, 2) << " | " << cell(sec, 0) << " |\n";
+          }
         }
       md << "\n";
     }

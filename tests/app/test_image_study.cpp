@@ -2,6 +2,7 @@
 // Fashion-MNIST trains the autoencoder, the classifier and two latent methods as processes, then
 // writes results.csv with real FID / precision / recall and the grids.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -131,22 +132,27 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   std::getline(in, header);
   EXPECT_EQ(header,
             "method,seed,latent_dim,n_train,sampler,fid,precision,recall,latent_test_nll,latent_test_nll_proxy,"
-            "train_seconds");
+            "train_seconds,classifier");
   int rows = 0;
-  std::set<std::string> samplers;
+  std::set<std::string> samplers, classifiers;
   while (std::getline(in, line)) {
     ++rows;
     std::stringstream s(line);
     std::vector<std::string> f;
     for (std::string x; std::getline(s, x, ',');) f.push_back(x);
-    ASSERT_EQ(f.size(), 11u) << line;
+    ASSERT_EQ(f.size(), 12u) << line;
     samplers.insert(f[0] + "/" + f[4] + "/" + f[3]);
+    classifiers.insert(f[11]);
     const double fid = std::stod(f[5]), p = std::stod(f[6]), r = std::stod(f[7]), nll = std::stod(f[8]);
     EXPECT_TRUE(std::isfinite(fid) && fid > 0) << line;
     EXPECT_TRUE(p >= 0 && p <= 1 && r >= 0 && r <= 1) << line;
     EXPECT_TRUE(std::isfinite(nll)) << line;
   }
   EXPECT_EQ(rows, 8);  // per training-set size, mle: flow; joint: flow, proxy, langevin
+  // Every score names the one classifier that made it (CRC-32 of its weights).
+  ASSERT_EQ(classifiers.size(), 1u);
+  const std::string fingerprint = *classifiers.begin();
+  EXPECT_EQ(fingerprint.size(), 8u);
   EXPECT_EQ(samplers, (std::set<std::string>{"mle/flow/2000", "joint/flow/2000", "joint/proxy/2000", "joint/langevin/2000",
                                              "mle/flow/500", "joint/flow/500", "joint/proxy/500", "joint/langevin/500"}));
   // The subset runs train on data.subset = 500 (drawn with the run's seed: tests/data/test_split.cpp).
@@ -162,6 +168,23 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
   const auto t0 = fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json");
   ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
   EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json"), t0);
+  // Scores by another classifier are redone (same samples, this classifier), the others left alone.
+  {
+    const auto eval_file = out + "/runs/mle__d4__s0/image_eval.json";
+    std::ifstream in_eval(eval_file);
+    auto eval = nlohmann::json::parse(in_eval);
+    in_eval.close();
+    const double fid = eval["flow"]["fid"].get<double>();
+    eval["classifier"] = "0badc1a5";
+    eval["flow"]["fid"] = 999.0;
+    std::ofstream(eval_file) << eval.dump(2);
+    ASSERT_EQ(je::run_image_study(cfg, out, o), 0);
+    std::ifstream again(eval_file);
+    const auto redone = nlohmann::json::parse(again);
+    EXPECT_EQ(redone["classifier"], fingerprint);
+    EXPECT_DOUBLE_EQ(redone["flow"]["fid"].get<double>(), fid);
+    EXPECT_EQ(fs::last_write_time(out + "/runs/mle__d4__n500__s0/image_eval.json"), t0);
+  }
 
   // A run the study no longer plans keeps its rows. A clone has results.csv, results.md,
   // references.json and the figures, not the run folders or the models: a planned run recorded in
@@ -171,7 +194,7 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
     std::ifstream t(out + "/" + f);
     return std::string((std::istreambuf_iterator<char>(t)), std::istreambuf_iterator<char>());
   };
-  const std::string other = "other,0,4,2000,flow,1.0000,0.5000,0.5000,1.0000,nan,1.0\n";
+  const std::string other = "other,0,4,2000,flow,1.0000,0.5000,0.5000,1.0000,nan,1.0," + fingerprint + "\n";
   std::ofstream(out + "/results.csv", std::ios::app) << other;
   je::report_image_study(cfg, out);
   const auto csv = file_text("results.csv"), md = file_text("results.md");
@@ -213,6 +236,23 @@ TEST(ImageStudy, TinyStudyEndToEnd) {
       EXPECT_NE(std::string(e.what()).find(out + "/results.csv: row "), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find("column 'fid'"), std::string::npos) << e.what();
     }
+    std::ofstream(out + "/results.csv") << csv;
+  }
+  // A recorded row scored by another classifier (here, one from before the study kept which) is
+  // neither re-scored (its folder is away) nor averaged with this classifier's rows: its own line.
+  {
+    auto older = csv;
+    const std::string row_start = "mle,0,4,500,flow,";
+    const auto at = older.find(row_start);
+    const auto end = older.find('\n', at);
+    const auto comma = older.rfind(',', end);
+    older.replace(comma + 1, end - comma - 1, "unrecorded");
+    std::ofstream(out + "/results.csv") << older;
+    je::report_image_study(cfg, out);
+    const auto report = file_text("results.md");
+    EXPECT_NE(report.find("| mle | flow (classifier unrecorded) |"), std::string::npos) << report;
+    EXPECT_NE(report.find("kept apart, not averaged"), std::string::npos) << report;
+    EXPECT_EQ(report.find("| mle | flow |", report.find("a random subset of 500")), std::string::npos) << report;
     std::ofstream(out + "/results.csv") << csv;
   }
   fs::rename(out + "/away", out + "/runs/mle__d4__n500__s0");
