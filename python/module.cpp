@@ -19,6 +19,7 @@
 #include "jeffreys/energy/energy.h"
 #include "jeffreys/flows/presets.h"
 #include "jeffreys/metrics/c2st.h"
+#include "jeffreys/metrics/entropy.h"
 #include "jeffreys/nn/activation.h"
 #include "jeffreys/sbi/posterior.h"
 #include "jeffreys/simulators/observations.h"
@@ -276,5 +277,22 @@ PYBIND11_MODULE(_jeffreys, m) {
   m.def("c2st", [](const torch::Tensor& x, const torch::Tensor& y, int64_t folds, uint64_t seed) {
     py::gil_scoped_release release;
     return metrics::c2st(x, y, metrics::C2stOptions().folds(folds).seed(seed));
+  });
+  // The entropy estimates behind -H and -Hc (metrics/entropy.h), in nats.
+  m.def("knn_entropy", [](const torch::Tensor& x, int64_t k) {
+    py::gil_scoped_release release;
+    return metrics::knn_entropy(x, k).value;
+  });
+  m.def("conditional_knn_entropy", [](const torch::Tensor& y, const torch::Tensor& c, int64_t k) {
+    py::gil_scoped_release release;
+    return metrics::conditional_knn_entropy(y, c, k).value;
+  });
+  m.def("gaussian_entropy_bound", [](const torch::Tensor& x) {
+    py::gil_scoped_release release;
+    return metrics::gaussian_entropy_bound(x);
+  });
+  m.def("gaussian_conditional_entropy_bound", [](const torch::Tensor& y, const torch::Tensor& c) {
+    py::gil_scoped_release release;
+    return metrics::gaussian_conditional_entropy_bound(y, c);
   });
 }

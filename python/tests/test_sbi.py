@@ -99,3 +99,22 @@ def test_device_is_chosen_by_name_and_the_cpu_gives_the_default_run():
     assert torch.equal(default, on_cpu) and default.device.type == "cpu"
     with pytest.raises(RuntimeError):
         jeffreys.sbi.train(theta, x, device="gpu", **kw)
+
+
+def test_entropy_estimators_on_gaussian_linear():
+    # H(θ | x) = 5 log(2πe·0.05) for sbibm's gaussian_linear; the capped estimate is the (exact) bound.
+    import math
+    g = torch.Generator().manual_seed(0)
+    theta = torch.randn(500, 10, generator=g, dtype=torch.float64) * math.sqrt(0.1)
+    x = theta + torch.randn(500, 10, generator=g, dtype=torch.float64) * math.sqrt(0.1)
+    truth = 5 * math.log(2 * math.pi * math.e * 0.05)
+    knn = jeffreys.entropy(theta, x)
+    capped = jeffreys.entropy(theta, x, estimator="capped")
+    assert knn - truth > 1.5
+    assert abs(capped - truth) < 0.3
+    assert capped == jeffreys.entropy(theta, x, estimator="gaussian")
+    # Unconditional, 1-D N(0, 1): both close to ½ log(2πe).
+    z = torch.randn(4000, 1, generator=g, dtype=torch.float64)
+    assert abs(jeffreys.entropy(z) - 0.5 * math.log(2 * math.pi * math.e)) < 0.05
+    with pytest.raises(ValueError):
+        jeffreys.entropy(z, estimator="kde")
