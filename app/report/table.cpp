@@ -15,9 +15,14 @@ std::string csv_number(double v) {
   return o.str();
 }
 
-size_t CsvTable::column(const std::string& name) const {
+std::optional<size_t> CsvTable::find_column(const std::string& name) const {
   for (size_t i = 0; i < header.size(); ++i)
     if (header[i] == name) return i;
+  return std::nullopt;
+}
+
+size_t CsvTable::column(const std::string& name) const {
+  if (const auto i = find_column(name)) return *i;
   throw std::runtime_error(file + ": no column '" + name + "'");
 }
 

@@ -3,6 +3,7 @@
 /// back, and how a group of seeds becomes one "mean ± std" table cell. Every writer and report of
 /// the tool uses these, so that every file reads the same way.
 #include <limits>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,8 @@ struct CsvTable {
   std::vector<std::vector<std::string>> rows;
   /// Index of `column` in the header; throws std::runtime_error naming the file when absent.
   size_t column(const std::string& name) const;
+  /// The same, or nothing when absent: for columns that older files lack.
+  std::optional<size_t> find_column(const std::string& name) const;
   std::string file;
 };
 

@@ -83,12 +83,7 @@ double stored(double v, int digits) { return std::isnan(v) ? v : std::stod(fixed
 /// The classifier a recorded row names: its `classifier` column, or, in a results.csv written before
 /// that column existed, "unrecorded" for a row with scores.
 std::string recorded_classifier(const CsvTable& t, size_t i) {
-  const auto& h = t.header;
-  const auto at = std::find(h.begin(), h.end(), "classifier");
-  if (at != h.end()) {
-    const auto col = static_cast<size_t>(at - h.begin());
-    return col < t.rows[i].size() ? t.rows[i][col] : std::string();
-  }
+  if (const auto col = t.find_column("classifier")) return t.rows[i][*col];
   const auto fid = t.rows[i][t.column("fid")];
   return fid.empty() || fid == "nan" ? std::string() : kUnrecordedClassifier;
 }

@@ -88,11 +88,7 @@ struct Recorded {
   static Recorded read(const std::string& out) {
     Recorded rec;
     const auto t = read_csv_table(out + "/results.csv");
-    auto col = [&](const std::string& name) -> std::optional<size_t> {
-      auto it = std::find(t.header.begin(), t.header.end(), name);
-      if (it == t.header.end()) return std::nullopt;
-      return static_cast<size_t>(it - t.header.begin());
-    };
+    auto col = [&](const std::string& name) { return t.find_column(name); };
     const auto arm = col("arm"), dataset = col("dataset"), n = col("n_train"), seed = col("seed"), lr = col("lr"),
                status = col("status");
     if (arm && dataset && n && seed && lr && status) {
