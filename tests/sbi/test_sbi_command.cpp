@@ -234,6 +234,13 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "formulations.toml"));
   for (const char* f : {"paper.toml", "cost.toml", "pairs.toml"}) EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + f)) << f;
+  // -Hc against -H: the paper_tasks protocol (seeds, observations, oracle) on gaussian_linear.
+  const auto capped = ex::load_sbi_benchmark(dir + "capped_entropy.toml");
+  const auto paper_tasks = ex::load_sbi_benchmark(dir + "paper_tasks.toml");
+  EXPECT_EQ(capped.methods, (std::vector<std::string>{"paper-Hc", "paper-Hc-T"}));
+  EXPECT_EQ(capped.seeds, paper_tasks.seeds);
+  EXPECT_EQ(capped.observations, paper_tasks.observations);
+  EXPECT_EQ(capped.args, paper_tasks.args);
   // The slides' other two budgets, with the same arms as paper.toml.
   auto budgets = ex::load_sbi_benchmark(dir + "paper_budgets.toml");
   EXPECT_EQ(budgets.budgets, (std::vector<int64_t>{500, 2500}));
