@@ -7,6 +7,7 @@
 #include <cmath>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -278,21 +279,17 @@ PYBIND11_MODULE(_jeffreys, m) {
     py::gil_scoped_release release;
     return metrics::c2st(x, y, metrics::C2stOptions().folds(folds).seed(seed));
   });
-  // The entropy estimates behind -H and -Hc (metrics/entropy.h), in nats.
-  m.def("knn_entropy", [](const torch::Tensor& x, int64_t k) {
+  // The entropy estimates behind -H ("knn") and -Hc ("capped": metrics::cap_by_gaussian_bound),
+  // and the bound alone ("gaussian"), in nats; conditional on `c` when it is given.
+  m.def("entropy", [](const torch::Tensor& x, std::optional<torch::Tensor> c, const std::string& estimator, int64_t k) {
+    if (estimator != "knn" && estimator != "gaussian" && estimator != "capped")
+      throw py::value_error("entropy: estimator must be 'knn', 'gaussian' or 'capped', not '" + estimator + "'");
     py::gil_scoped_release release;
-    return metrics::knn_entropy(x, k).value;
-  });
-  m.def("conditional_knn_entropy", [](const torch::Tensor& y, const torch::Tensor& c, int64_t k) {
-    py::gil_scoped_release release;
-    return metrics::conditional_knn_entropy(y, c, k).value;
-  });
-  m.def("gaussian_entropy_bound", [](const torch::Tensor& x) {
-    py::gil_scoped_release release;
-    return metrics::gaussian_entropy_bound(x);
-  });
-  m.def("gaussian_conditional_entropy_bound", [](const torch::Tensor& y, const torch::Tensor& c) {
-    py::gil_scoped_release release;
-    return metrics::gaussian_conditional_entropy_bound(y, c);
+    auto bound = [&] {
+      return c ? metrics::gaussian_conditional_entropy_bound(x, *c) : metrics::gaussian_entropy_bound(x);
+    };
+    if (estimator == "gaussian") return bound();
+    const auto knn = c ? metrics::conditional_knn_entropy(x, *c, k) : metrics::knn_entropy(x, k);
+    return estimator == "knn" ? knn.value : metrics::cap_by_gaussian_bound(knn, bound()).value;
   });
 }

@@ -58,10 +58,10 @@ RunSummary train_run(const Config& requested, const std::string& dir, const RunO
     if (s->data_entropy.n > 0) {
       const auto& h = s->data_entropy;
       nlohmann::json j = {{"estimator", "kozachenko-leonenko"}, {"value", h.value}, {"k", h.k}, {"n", h.n}, {"dims", h.dims}};
-      if (std::isfinite(h.knn) || std::isfinite(h.gaussian_bound)) {
-        // -Hc: what was capped by what.
+      if (std::isfinite(h.knn)) {
+        // -Hc (cap_by_gaussian_bound set knn): what was capped by what.
         j["estimator"] = "kozachenko-leonenko, capped by the gaussian bound";
-        j["knn"] = std::isfinite(h.knn) ? nlohmann::json(h.knn) : nlohmann::json(nullptr);
+        j["knn"] = h.knn;
         j["gaussian_bound"] = std::isfinite(h.gaussian_bound) ? nlohmann::json(h.gaussian_bound) : nlohmann::json(nullptr);
         j["capped"] = h.capped;
       }

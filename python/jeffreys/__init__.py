@@ -34,20 +34,8 @@ def entropy(x, condition=None, estimator="knn", k=3):
     entropy H(x | condition), as the -H and -Hc levels estimate it: ``estimator="knn"`` the
     Kozachenko-Leonenko estimate (k neighbours), ``"gaussian"`` the Gaussian maximum-entropy bound
     (Wishart-corrected; of the regression residual when conditional), ``"capped"`` the smaller of the two."""
-    x = torch.as_tensor(x, dtype=torch.float64)
     c = None if condition is None else torch.as_tensor(condition, dtype=torch.float64)
-    if estimator not in ("knn", "gaussian", "capped"):
-        raise ValueError(f"entropy: estimator must be 'knn', 'gaussian' or 'capped', not {estimator!r}")
-    knn = gauss = float("nan")
-    if estimator != "gaussian":
-        knn = _jeffreys.knn_entropy(x, int(k)) if c is None else _jeffreys.conditional_knn_entropy(x, c, int(k))
-    if estimator != "knn":
-        gauss = _jeffreys.gaussian_entropy_bound(x) if c is None else _jeffreys.gaussian_conditional_entropy_bound(x, c)
-    if estimator == "knn":
-        return knn
-    if estimator == "gaussian":
-        return gauss
-    return gauss if gauss == gauss and gauss < knn else knn
+    return _jeffreys.entropy(torch.as_tensor(x, dtype=torch.float64), c, str(estimator), int(k))
 
 
 __all__ = ["Flow", "EnergyModel", "fit", "FitResult", "c2st", "entropy", "set_num_threads", "openblas_threads",
