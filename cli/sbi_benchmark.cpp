@@ -14,6 +14,8 @@ class SbiBenchmark : public Command {
                   "only rewrite results.csv and results.md from the runs present");
     c->add_option("--task", only_.tasks, "run only these tasks of the file (repeatable; the report covers all of it)");
     c->add_option("--budget", only_.budgets, "run only these budgets of the file (repeatable; the report covers all of it)");
+    c->add_option("--method", only_.methods, "run only these methods of the file (repeatable; the report covers all of it)");
+    c->add_option("--seed", only_.seeds, "run only these seeds of the file (repeatable; the report covers all of it)");
     return c;
   }
   int run(std::ostream& out, std::ostream& err) override {

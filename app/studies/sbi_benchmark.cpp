@@ -216,6 +216,15 @@ int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, c
   for (int64_t b : only.budgets)
     if (std::find(all_budgets.begin(), all_budgets.end(), b) == all_budgets.end())
       throw std::invalid_argument(c.file + ": plans no budget " + std::to_string(b));
+  for (const auto& m : only.methods)
+    if (std::find(c.methods.begin(), c.methods.end(), m) == c.methods.end()) {
+      std::string methods;
+      for (const auto& name : c.methods) methods += (methods.empty() ? "" : ", ") + name;
+      throw std::invalid_argument(c.file + ": plans no method '" + m + "' (its methods: " + methods + ")");
+    }
+  for (uint64_t s : only.seeds)
+    if (std::find(c.seeds.begin(), c.seeds.end(), s) == c.seeds.end())
+      throw std::invalid_argument(c.file + ": plans no seed " + std::to_string(s));
   auto chosen = [](const auto& subset, const auto& v) {
     return subset.empty() || std::find(subset.begin(), subset.end(), v) != subset.end();
   };
@@ -226,7 +235,9 @@ int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, c
     for (int64_t budget : all_budgets)
       for (const auto& task : c.tasks)
         for (const auto& method : c.methods) {
-          if (!has_budget(c, task, budget) || !chosen(only.tasks, task) || !chosen(only.budgets, budget)) continue;
+          if (!has_budget(c, task, budget) || !chosen(only.tasks, task) || !chosen(only.budgets, budget) ||
+              !chosen(only.methods, method) || !chosen(only.seeds, seed))
+            continue;
           const auto name = run_name(task, budget, method, seed);
           plan.push_back({name, sbi_command(task, budget, method, seed, c.observations_root + "/" + task,
                                             c.observations, c.args, sweep.run_dir(name)),

@@ -47,12 +47,14 @@ using SbiBenchmarkOptions = SweepOptions;
 struct SbiBenchmarkSubset {
   std::vector<std::string> tasks;
   std::vector<int64_t> budgets;
+  std::vector<std::string> methods;
+  std::vector<uint64_t> seeds;
 };
 
 /// Runs every missing run into `out`/runs/<task>__<budget>__<method>__s<seed>/ (a folder without
 /// c2st.csv is an interrupted run: removed and run again), then writes the report. Returns the
 /// number of runs that failed. Throws std::invalid_argument, naming the file, when `only` names a
-/// task or budget that the file does not plan.
+/// task, budget, method or seed that the file does not plan.
 int64_t run_sbi_benchmark(const SbiBenchmarkConfig& config, const std::string& out, const SbiBenchmarkOptions& options,
                           const SbiBenchmarkSubset& only = {});
 

@@ -1,7 +1,14 @@
 #include "app/sweeps/sweep.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
+#include <memory>
 #include <iomanip>
 #include <stdexcept>
 
@@ -11,6 +18,37 @@
 namespace fs = std::filesystem;
 
 namespace jeffreys::app {
+
+namespace {
+
+// A run's claim: flock on its log file. flock belongs to the open file description, so it conflicts
+// with another sweep's claim in this process too, and the kernel drops it when the process dies:
+// a killed sweep leaves no stale claim behind. O_CLOEXEC keeps it out of the children.
+class RunClaim {
+ public:
+  explicit RunClaim(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
+    if (fd_ < 0) throw std::runtime_error("cannot open " + path + ": " + std::strerror(errno));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int e = errno;
+      ::close(fd_);
+      fd_ = -1;
+      if (e != EWOULDBLOCK) throw std::runtime_error("cannot lock " + path + ": " + std::strerror(e));
+    }
+  }
+  RunClaim(const RunClaim&) = delete;
+  RunClaim& operator=(const RunClaim&) = delete;
+  ~RunClaim() { release(); }
+  bool held() const { return fd_ >= 0; }
+  void release() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  int fd_;
+};
+
+}  // namespace
 
 Sweep::Sweep(std::string what, std::string out, SweepOptions options)
     : what_(std::move(what)), out_(std::move(out)), options_(std::move(options)) {
@@ -48,20 +86,32 @@ SweepOutcome Sweep::run(const std::vector<SweepRun>& plan, const SweepRules& rul
   SweepOutcome outcome;
   outcome.planned = static_cast<int64_t>(plan.size());
   std::vector<const SweepRun*> todo;
+  std::vector<std::unique_ptr<RunClaim>> claims;
   for (const auto& r : plan) {
     const auto dir = run_dir(r.name);
     if (rules.finished(dir)) {
       ++outcome.skipped;
       continue;
     }
+    auto claim = std::make_unique<RunClaim>(log_file(r.name));
+    if (!claim->held()) {
+      ++outcome.elsewhere;
+      continue;
+    }
+    if (rules.finished(dir)) {  // the sweep that held it may have finished it meanwhile
+      ++outcome.skipped;
+      continue;
+    }
     if (rules.restart_interrupted) fs::remove_all(dir);
     if (r.prepare) r.prepare();
     todo.push_back(&r);
+    claims.push_back(std::move(claim));
   }
   std::ostream* out = options_.progress;
   if (out)
-    *out << what_ << ": " << plan.size() << " runs planned, " << outcome.skipped << " already finished, " << todo.size()
-         << " to run with " << options_.jobs << " at a time"
+    *out << what_ << ": " << plan.size() << " runs planned, " << outcome.skipped << " already finished, "
+         << (outcome.elsewhere > 0 ? std::to_string(outcome.elsewhere) + " claimed by another sweep, " : std::string())
+         << todo.size() << " to run with " << options_.jobs << " at a time"
          << (options_.nproc > 1 ? ", " + std::to_string(options_.nproc) + " processes each" : std::string()) << "\n"
          << std::flush;
   std::vector<ProcessJob> jobs;
@@ -74,6 +124,7 @@ SweepOutcome Sweep::run(const std::vector<SweepRun>& plan, const SweepRules& rul
     busy_seconds += took;
     ++done;
     const RunEnd end = rules.judge(run_dir(r.name), exit_code);
+    claims[i]->release();
     std::string what = end.detail;
     switch (end.kind) {
       case RunEnd::completed: ++outcome.completed; break;

@@ -48,7 +48,8 @@ struct SweepRules {
 };
 
 struct SweepOutcome {
-  int64_t planned = 0, skipped = 0, completed = 0, diverged = 0, failed = 0;
+  /// `elsewhere`: unfinished runs that another sweep into the same folder has claimed (left to it).
+  int64_t planned = 0, skipped = 0, elsewhere = 0, completed = 0, diverged = 0, failed = 0;
   double seconds = 0;
 };
 
@@ -66,6 +67,10 @@ class Sweep {
   std::string config_file(const std::string& name) const;
 
   /// Runs every planned run that is not finished, in the plan's order, and tallies how they ended.
+  /// Each run it will launch is claimed first (an exclusive lock on its log file, held until the run
+  /// ends or this process dies): two sweeps into one folder, e.g. two machines sharing it or a second
+  /// command started by hand, never remove, relaunch or overwrite each other's runs; a run claimed
+  /// elsewhere is left to that sweep and counted in `elsewhere`.
   SweepOutcome run(const std::vector<SweepRun>& plan, const SweepRules& rules) const;
 
  private:

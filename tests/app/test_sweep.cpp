@@ -1,8 +1,10 @@
 // The sweep engine and its process pool: runs only what is unfinished, tallies how runs ended,
 // waits only for its own children, and leaves none running when something throws.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -107,6 +109,50 @@ TEST(Sweep, SkipsFinishedRunsRestartsInterruptedOnesAndTallies) {
   // A missing executable is refused before anything is created.
   EXPECT_THROW(ja::Sweep("x", (d / "none").string(), {1, "/no/such/jeffreys", nullptr}), std::invalid_argument);
   EXPECT_FALSE(fs::exists(d / "none"));
+  fs::remove_all(d);
+}
+
+TEST(Sweep, LeavesARunThatAnotherSweepHasClaimedAlone) {
+  const auto d = fresh_dir("claim");
+  const auto out = (d / "out").string();
+  const ja::Sweep sweep("test sweep", out, {2, "/bin/sh", nullptr});
+  // Another sweep is running "a": its folder is half written and its log is locked (what Sweep::run
+  // holds while a run of it is planned or running; flock conflicts between open files in one process
+  // as between processes).
+  fs::create_directories(sweep.run_dir("a"));
+  std::ofstream(sweep.run_dir("a") + "/partial") << "x";
+  std::ofstream(sweep.log_file("a")) << "a's log so far\n";
+  const int other = ::open(sweep.log_file("a").c_str(), O_RDWR | O_CLOEXEC);
+  ASSERT_GE(other, 0);
+  ASSERT_EQ(::flock(other, LOCK_EX | LOCK_NB), 0);
+  std::vector<ja::SweepRun> plan;
+  for (const std::string name : {"a", "b"}) {
+    const auto dir = sweep.run_dir(name);
+    plan.push_back({name, {"-c", "mkdir -p " + dir + " && touch " + dir + "/done"}, nullptr});
+  }
+  ja::SweepRules rules;
+  rules.finished = [](const std::string& dir) { return fs::exists(dir + "/done"); };
+  rules.restart_interrupted = true;
+  rules.judge = [](const std::string&, int code) {
+    return code == 0 ? ja::RunEnd{ja::RunEnd::completed, "ok"} : ja::RunEnd{ja::RunEnd::failed, ""};
+  };
+  auto o = sweep.run(plan, rules);
+  EXPECT_EQ(o.elsewhere, 1);
+  EXPECT_EQ(o.completed, 1);
+  // "a" was neither removed, relaunched nor its log overwritten.
+  EXPECT_TRUE(fs::exists(sweep.run_dir("a") + "/partial"));
+  EXPECT_FALSE(fs::exists(sweep.run_dir("a") + "/done"));
+  std::string line;
+  std::getline(std::ifstream(sweep.log_file("a")), line);
+  EXPECT_EQ(line, "a's log so far");
+  // The claim ends with the process that held it (here: its file closed); the next sweep restarts "a".
+  ::close(other);
+  o = sweep.run(plan, rules);
+  EXPECT_EQ(o.elsewhere, 0);
+  EXPECT_EQ(o.skipped, 1);
+  EXPECT_EQ(o.completed, 1);
+  EXPECT_FALSE(fs::exists(sweep.run_dir("a") + "/partial"));
+  EXPECT_TRUE(fs::exists(sweep.run_dir("a") + "/done"));
   fs::remove_all(d);
 }
 

@@ -369,7 +369,7 @@ TEST(SbiBenchmark, ReportAveragesObservationsThenSeedsAndShowsNoSpreadForOneSeed
   fs::remove_all(out);
 }
 
-TEST(SbiBenchmark, ASubsetRunsOnlyItsTasksAndBudgetsAndNamesWhatTheFileLacks) {
+TEST(SbiBenchmark, ASubsetRunsOnlyItsTasksBudgetsMethodsAndSeedsAndNamesWhatTheFileLacks) {
   namespace ex = jeffreys::app;
   const auto out = fs::temp_directory_path() / ("jeffreys_sbisub_" + std::to_string(::getpid()));
   fs::remove_all(out);
@@ -392,23 +392,27 @@ TEST(SbiBenchmark, ASubsetRunsOnlyItsTasksAndBudgetsAndNamesWhatTheFileLacks) {
     return logs;
   };
   EXPECT_EQ(launched({}).size(), 16u);
-  const auto sir = launched({{"sir"}, {}});
+  const auto sir = launched({{"sir"}, {}, {}, {}});
   EXPECT_EQ(sir.size(), 8u);
   for (const auto& name : sir) EXPECT_EQ(name.rfind("sir__", 0), 0u) << name;
-  const auto sir300 = launched({{"sir"}, {300}});
+  const auto sir300 = launched({{"sir"}, {300}, {}, {}});
   EXPECT_EQ(sir300, (std::set<std::string>{"sir__300__npe__s0", "sir__300__npe__s1", "sir__300__paper-H__s0",
                                            "sir__300__paper-H__s1"}));
-  EXPECT_EQ(launched({{}, {100}}).size(), 8u);
+  EXPECT_EQ(launched({{}, {100}, {}, {}}).size(), 8u);
+  EXPECT_EQ(launched({{"two_moons"}, {300}, {"paper-H"}, {1}}), (std::set<std::string>{"two_moons__300__paper-H__s1"}));
+  EXPECT_EQ(launched({{}, {}, {"npe"}, {}}).size(), 8u);
   // What the file does not plan is an error naming the file, before anything runs.
   fs::remove_all(out);
   try {
-    ex::run_sbi_benchmark(c, out.string(), options, {{"slcp"}, {}});
+    ex::run_sbi_benchmark(c, out.string(), options, {{"slcp"}, {}, {}, {}});
     ADD_FAILURE() << "no error";
   } catch (const std::invalid_argument& e) {
     EXPECT_NE(std::string(e.what()).find("bench.toml: plans no task 'slcp' (its tasks: two_moons, sir)"), std::string::npos)
         << e.what();
   }
-  EXPECT_THROW(ex::run_sbi_benchmark(c, out.string(), options, {{}, {1000}}), std::invalid_argument);
+  EXPECT_THROW(ex::run_sbi_benchmark(c, out.string(), options, {{}, {1000}, {}, {}}), std::invalid_argument);
+  EXPECT_THROW(ex::run_sbi_benchmark(c, out.string(), options, {{}, {}, {"paper"}, {}}), std::invalid_argument);
+  EXPECT_THROW(ex::run_sbi_benchmark(c, out.string(), options, {{}, {}, {}, {2}}), std::invalid_argument);
   EXPECT_FALSE(fs::exists(out));
   fs::remove_all(out);
 }
