@@ -14,6 +14,7 @@
 #include <set>
 #include <sstream>
 #include <tuple>
+#include <type_traits>
 
 #include "app/config/config.h"
 #include "app/config/toml_file.h"
@@ -207,24 +208,23 @@ bool has_budget(const SbiBenchmarkConfig& c, const std::string& task, int64_t bu
 int64_t run_sbi_benchmark(const SbiBenchmarkConfig& c, const std::string& out, const SbiBenchmarkOptions& options,
                           const SbiBenchmarkSubset& only) {
   const auto all_budgets = c.all_budgets();
-  for (const auto& t : only.tasks)
-    if (std::find(c.tasks.begin(), c.tasks.end(), t) == c.tasks.end()) {
-      std::string tasks;
-      for (const auto& name : c.tasks) tasks += (tasks.empty() ? "" : ", ") + name;
-      throw std::invalid_argument(c.file + ": plans no task '" + t + "' (its tasks: " + tasks + ")");
+  // What `only` names must be in the file: an error naming the file and what it does plan.
+  auto require_planned = [&c](const auto& asked, const auto& planned, const std::string& what) {
+    auto text = [](const auto& v) {
+      if constexpr (std::is_arithmetic_v<std::decay_t<decltype(v)>>) return std::to_string(v);
+      else return "'" + std::string(v) + "'";
+    };
+    for (const auto& v : asked) {
+      if (std::find(planned.begin(), planned.end(), v) != planned.end()) continue;
+      std::string list;
+      for (const auto& p : planned) list += (list.empty() ? "" : ", ") + text(p);
+      throw std::invalid_argument(c.file + ": plans no " + what + " " + text(v) + " (its " + what + "s: " + list + ")");
     }
-  for (int64_t b : only.budgets)
-    if (std::find(all_budgets.begin(), all_budgets.end(), b) == all_budgets.end())
-      throw std::invalid_argument(c.file + ": plans no budget " + std::to_string(b));
-  for (const auto& m : only.methods)
-    if (std::find(c.methods.begin(), c.methods.end(), m) == c.methods.end()) {
-      std::string methods;
-      for (const auto& name : c.methods) methods += (methods.empty() ? "" : ", ") + name;
-      throw std::invalid_argument(c.file + ": plans no method '" + m + "' (its methods: " + methods + ")");
-    }
-  for (uint64_t s : only.seeds)
-    if (std::find(c.seeds.begin(), c.seeds.end(), s) == c.seeds.end())
-      throw std::invalid_argument(c.file + ": plans no seed " + std::to_string(s));
+  };
+  require_planned(only.tasks, c.tasks, "task");
+  require_planned(only.budgets, all_budgets, "budget");
+  require_planned(only.methods, c.methods, "method");
+  require_planned(only.seeds, c.seeds, "seed");
   auto chosen = [](const auto& subset, const auto& v) {
     return subset.empty() || std::find(subset.begin(), subset.end(), v) != subset.end();
   };
