@@ -21,7 +21,7 @@ class Sbi : public Command {
     c->add_option("--budget", so_.budget, "simulations (default 1000)")->check(CLI::Range(10, 10000000));
     c->add_option("--method", so_.posterior.method,
                   "npe (maximum likelihood), jeffreys, paper, fixed-penalty, or another preset, with optional suffixes "
-                  "-F<w> (forward weight), -H (entropy-corrected levels; -Hc: estimate capped by a Gaussian bound), -W<c> (ESS/K >= c), -T (tilted proxy; -T<d>: over a moving average of the flow, decay d), -K<k> (flow samples per "
+                  "-F<w> (forward weight), -H (entropy-corrected levels; -Hc: estimate capped by a Gaussian bound; -Hn: by the smaller of it and a neural Gaussian's), -W<c> (ESS/K >= c), -T (tilted proxy; -T<d>: over a moving average of the flow, decay d), -K<k> (flow samples per "
                   "context), -S<n> (proxy contexts per batch), -E<n> (learned context embedding), -warm");
     c->add_option("--out", out_dir_, "run folder to create")->required();
     c->add_option("--observations", so_.observations,

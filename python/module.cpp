@@ -279,16 +279,31 @@ PYBIND11_MODULE(_jeffreys, m) {
     py::gil_scoped_release release;
     return metrics::c2st(x, y, metrics::C2stOptions().folds(folds).seed(seed));
   });
-  // The entropy estimates behind -H ("knn") and -Hc ("capped": metrics::cap_by_gaussian_bound),
-  // and the bound alone ("gaussian"), in nats; conditional on `c` when it is given.
-  m.def("entropy", [](const torch::Tensor& x, std::optional<torch::Tensor> c, const std::string& estimator, int64_t k) {
-    if (estimator != "knn" && estimator != "gaussian" && estimator != "capped")
-      throw py::value_error("entropy: estimator must be 'knn', 'gaussian' or 'capped', not '" + estimator + "'");
+  // The entropy estimates behind -H ("knn"), -Hc ("capped": metrics::cap_by_gaussian_bound) and
+  // -Hn ("capped-neural"), and the bounds alone ("gaussian", "neural"), in nats; conditional on `c`
+  // when it is given (the neural ones need it).
+  m.def("entropy", [](const torch::Tensor& x, std::optional<torch::Tensor> c, const std::string& estimator, int64_t k,
+                      uint64_t seed) {
+    if (estimator != "knn" && estimator != "gaussian" && estimator != "capped" && estimator != "neural" &&
+        estimator != "capped-neural")
+      throw py::value_error("entropy: estimator must be 'knn', 'gaussian', 'capped', 'neural' or 'capped-neural', not '" +
+                            estimator + "'");
+    const bool neural = estimator == "neural" || estimator == "capped-neural";
+    if (neural && !c) throw py::value_error("entropy: estimator '" + estimator + "' needs a condition");
     py::gil_scoped_release release;
-    auto bound = [&] {
+    metrics::NeuralGaussianBoundOptions o;
+    o.seed = seed;
+    auto linear = [&] {
       return c ? metrics::gaussian_conditional_entropy_bound(x, *c) : metrics::gaussian_entropy_bound(x);
     };
-    if (estimator == "gaussian") return bound();
+    auto bound = [&] {
+      const double l = linear();
+      if (!neural) return l;
+      const double n = metrics::neural_gaussian_conditional_entropy_bound(x, *c, o);
+      return std::isfinite(n) && !(l <= n) ? n : l;
+    };
+    if (estimator == "gaussian") return linear();
+    if (estimator == "neural") return metrics::neural_gaussian_conditional_entropy_bound(x, *c, o);
     const auto knn = c ? metrics::conditional_knn_entropy(x, *c, k) : metrics::knn_entropy(x, k);
     return estimator == "knn" ? knn.value : metrics::cap_by_gaussian_bound(knn, bound()).value;
   });

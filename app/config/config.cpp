@@ -203,7 +203,8 @@ void read_method_structure(const Reader& r, const toml::table& t, Config& c) {
     try {
       if (constrained::parse_method_name(c.method.name).conditional_only())
         r.fail("method.name", t.get("name") ? t.get("name") : &t,
-               "-K, -E and -warm are suffixes of conditional training (jeffreys sbi); here set train.flow_samples");
+               "-K, -S, -E, -warm and -Hn are suffixes of conditional training (jeffreys sbi); here set "
+               "train.flow_samples for -K, and use -Hc for -Hn");
       c.method.formulation().validate(constrained::term_names());
     } catch (const std::invalid_argument& e) {
       r.fail("method", &t, std::string(e.what()) + " (or \"wgan-gp\")");

@@ -312,6 +312,8 @@ SbiSummary sbi_run(const SbiOptions& o, const std::string& dir, std::ostream* pr
       sum["data_entropy_knn"] = out.training.data_entropy_knn;
       const double b = out.training.data_entropy_gaussian_bound;
       sum["data_entropy_gaussian_bound"] = std::isfinite(b) ? nlohmann::json(b) : nlohmann::json(nullptr);
+      const double nb = out.training.data_entropy_neural_bound;
+      if (std::isfinite(nb)) sum["data_entropy_neural_bound"] = nb;  // -Hn
     }
   }
   if (!proxy_sampling.empty()) sum["proxy_sampling"] = proxy_sampling;

@@ -29,13 +29,16 @@ def c2st(x, y, folds=5, seed=1):
                           int(folds), int(seed))
 
 
-def entropy(x, condition=None, estimator="knn", k=3):
+def entropy(x, condition=None, estimator="knn", k=3, seed=0):
     """The differential entropy of the rows of ``x`` in nats, or with ``condition`` the conditional
-    entropy H(x | condition), as the -H and -Hc levels estimate it: ``estimator="knn"`` the
+    entropy H(x | condition), as the -H, -Hc and -Hn levels estimate it: ``estimator="knn"`` the
     Kozachenko-Leonenko estimate (k neighbours), ``"gaussian"`` the Gaussian maximum-entropy bound
-    (Wishart-corrected; of the regression residual when conditional), ``"capped"`` the smaller of the two."""
+    (Wishart-corrected; of the regression residual when conditional), ``"capped"`` the smaller of the
+    two; with a condition also ``"neural"``, the cross-fitted held-out NLL of a Gaussian whose mean and
+    Cholesky factor are an MLP of the condition (an upper bound; ``seed`` seeds its folds and fits),
+    and ``"capped-neural"`` (-Hn), the k-NN estimate capped by the smaller of the two bounds."""
     c = None if condition is None else torch.as_tensor(condition, dtype=torch.float64)
-    return _jeffreys.entropy(torch.as_tensor(x, dtype=torch.float64), c, str(estimator), int(k))
+    return _jeffreys.entropy(torch.as_tensor(x, dtype=torch.float64), c, str(estimator), int(k), int(seed))
 
 
 __all__ = ["Flow", "EnergyModel", "fit", "FitResult", "c2st", "entropy", "set_num_threads", "openblas_threads",

@@ -118,3 +118,9 @@ def test_entropy_estimators_on_gaussian_linear():
     assert abs(jeffreys.entropy(z) - 0.5 * math.log(2 * math.pi * math.e)) < 0.05
     with pytest.raises(ValueError):
         jeffreys.entropy(z, estimator="kde")
+    with pytest.raises(ValueError):  # the neural bound is conditional only
+        jeffreys.entropy(z, estimator="neural")
+    # -Hn: the k-NN estimate capped by the smaller bound; here the linear one (exact) is the smaller.
+    neural = jeffreys.entropy(theta, x, estimator="neural")
+    assert neural > truth - 0.1
+    assert jeffreys.entropy(theta, x, estimator="capped-neural") == min(knn, capped, neural)

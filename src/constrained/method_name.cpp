@@ -60,7 +60,9 @@ MethodName parse_method_name(const std::string& method) {
     if (!(ess_floor < 1)) throw std::invalid_argument("method '" + method + "': -W needs a fraction of the flow samples in (0, 1)");
     m.ess_floor = ess_floor;
   }
-  if (strip("-Hc")) {
+  if (strip("-Hn")) {
+    m.entropy_levels = m.entropy_capped = m.entropy_neural = true;
+  } else if (strip("-Hc")) {
     m.entropy_levels = m.entropy_capped = true;
   } else {
     m.entropy_levels = strip("-H");
@@ -80,6 +82,7 @@ MethodName parse_method_name(const std::string& method) {
     if (!any)
       throw std::invalid_argument("method '" + method + "': -H needs a constraint on F or P with an absolute level");
     m.formulation.entropy_capped = m.entropy_capped;
+    m.formulation.entropy_neural_bound = m.entropy_neural;
   }
   if (m.ess_floor > 0) {
     // The fourth constraint, ours (the slides leave h and c undefined): the importance sampler's

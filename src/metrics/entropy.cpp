@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <ATen/CPUGeneratorImpl.h>
+
 #include <cmath>
 #include <stdexcept>
 #include <string>
@@ -118,6 +120,102 @@ double gaussian_conditional_entropy_bound(const torch::Tensor& y_in, const torch
   const auto residual = y - torch::mm(design, std::get<0>(fit));
   const int64_t rank = std::get<2>(fit).item<int64_t>();
   return gaussian_entropy_of_scatter(torch::mm(residual.t(), residual), y.size(0) - rank);
+}
+
+namespace {
+/// μ(c) and L(c) from one MLP; -log N(y; μ, L Lᵀ) per row.
+struct GaussianRegression {
+  std::vector<torch::nn::Linear> layers;
+  int64_t d;
+  torch::Tensor rows, cols;  // the lower triangle's indices
+
+  GaussianRegression(int64_t d_c, int64_t d_y, int64_t hidden, at::Generator& gen) : d(d_y) {
+    torch::NoGradGuard g;
+    for (auto [in, out] : {std::pair{d_c, hidden}, {hidden, hidden}, {hidden, d + d * (d + 1) / 2}}) {
+      torch::nn::Linear layer(torch::nn::LinearOptions(in, out));
+      layer->to(torch::kDouble);
+      // LibTorch's default U(±1/√fan_in), drawn from `gen` rather than the global generator.
+      const double bound = 1 / std::sqrt(static_cast<double>(in));
+      layer->weight.uniform_(-bound, bound, gen);
+      layer->bias.uniform_(-bound, bound, gen);
+      layers.push_back(layer);
+    }
+    const auto tril = torch::tril_indices(d, d);
+    rows = tril[0], cols = tril[1];
+  }
+
+  std::vector<torch::Tensor> parameters() const {
+    std::vector<torch::Tensor> p;
+    for (const auto& l : layers) p.insert(p.end(), {l->weight, l->bias});
+    return p;
+  }
+
+  torch::Tensor nll(const torch::Tensor& y, const torch::Tensor& c) {
+    const auto out = layers[2]->forward(torch::tanh(layers[1]->forward(torch::tanh(layers[0]->forward(c)))));
+    const auto mu = out.narrow(1, 0, d);
+    auto l = torch::zeros({c.size(0), d, d}, out.options());
+    l.index_put_({torch::indexing::Slice(), rows, cols}, out.narrow(1, d, out.size(1) - d));
+    const auto raw_diag = l.diagonal(0, 1, 2);
+    l = l - torch::diag_embed(raw_diag) + torch::diag_embed(raw_diag.exp());
+    const auto z = torch::linalg_solve_triangular(l, (y - mu).unsqueeze(-1), /*upper=*/false).squeeze(-1);
+    return 0.5 * z.pow(2).sum(1) + raw_diag.sum(1) + 0.5 * static_cast<double>(d) * std::log(2 * M_PI);
+  }
+};
+}  // namespace
+
+double neural_gaussian_conditional_entropy_bound(const torch::Tensor& y_in, const torch::Tensor& c_in,
+                                                 const NeuralGaussianBoundOptions& o) {
+  if (y_in.dim() != 2 || c_in.dim() != 2 || y_in.size(0) != c_in.size(0))
+    throw std::invalid_argument("neural_gaussian_conditional_entropy_bound: y [n, d_y] and c [n, d_c] with the same n");
+  if (o.folds < 2 || o.hidden < 1 || o.batch_size < 1 || o.max_epochs < 1 || o.patience < 0)
+    throw std::invalid_argument("neural_gaussian_conditional_entropy_bound: folds >= 2, hidden, batch_size, max_epochs >= 1");
+  const int64_t n = y_in.size(0);
+  if (n < 2 * o.folds) return std::numeric_limits<double>::quiet_NaN();
+  torch::AutoGradMode grad(true);  // callers may hold a NoGradGuard
+  const auto y = y_in.detach().to(torch::kCPU, torch::kDouble);
+  const auto c = c_in.detach().to(torch::kCPU, torch::kDouble);
+  auto gen = at::detail::createCPUGenerator(o.seed);
+  const auto perm = torch::randperm(n, gen, torch::kLong);
+  double total = 0;
+  for (int64_t k = 0; k < o.folds; ++k) {
+    // Fold k: every folds-th row of the permutation; of the rest, a tenth stops the fit early.
+    const auto in_test = torch::arange(n, torch::kLong).remainder(o.folds).eq(k);
+    const auto test = perm.masked_select(in_test), rest = perm.masked_select(in_test.logical_not());
+    const int64_t n_val = std::max<int64_t>(1, rest.size(0) / 10);
+    const auto val = rest.narrow(0, 0, n_val), train = rest.narrow(0, n_val, rest.size(0) - n_val);
+    const auto y_tr = y.index_select(0, train), c_tr = c.index_select(0, train);
+    const auto y_val = y.index_select(0, val), c_val = c.index_select(0, val);
+    GaussianRegression model(c.size(1), y.size(1), o.hidden, gen);
+    torch::optim::Adam adam(model.parameters(), torch::optim::AdamOptions(o.learning_rate));
+    double best = std::numeric_limits<double>::infinity();
+    std::vector<torch::Tensor> best_params;
+    int64_t since_best = 0;
+    const int64_t n_tr = train.size(0);
+    for (int64_t epoch = 0; epoch < o.max_epochs && since_best <= o.patience; ++epoch) {
+      const auto order = torch::randperm(n_tr, gen, torch::kLong);
+      for (int64_t start = 0; start < n_tr; start += o.batch_size) {
+        const auto idx = order.narrow(0, start, std::min(o.batch_size, n_tr - start));
+        adam.zero_grad();
+        model.nll(y_tr.index_select(0, idx), c_tr.index_select(0, idx)).mean().backward();
+        adam.step();
+      }
+      torch::NoGradGuard g;
+      const double v = model.nll(y_val, c_val).mean().item<double>();
+      if (v < best - 1e-4) {
+        best = v, since_best = 0, best_params.clear();
+        for (const auto& p : model.parameters()) best_params.push_back(p.detach().clone());
+      } else {
+        ++since_best;
+      }
+    }
+    torch::NoGradGuard g;
+    if (!best_params.empty()) {
+      auto params = model.parameters();
+      for (size_t i = 0; i < params.size(); ++i) params[i].copy_(best_params[i]);
+    }
+    total += model.nll(y.index_select(0, test), c.index_select(0, test)).sum().item<double>();
+  }
+  return total / static_cast<double>(n);
 }
 
 EntropyEstimate cap_by_gaussian_bound(EntropyEstimate e, double bound) {

@@ -184,7 +184,16 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
     // In the flow's coordinates (z-scored θ and x), where F is measured.
     auto h = metrics::conditional_knn_entropy(zt, zx);
     if (s_->formulation.entropy_capped) {
-      h = metrics::cap_by_gaussian_bound(h, metrics::gaussian_conditional_entropy_bound(zt, zx));
+      double bound = metrics::gaussian_conditional_entropy_bound(zt, zx);
+      if (s_->formulation.entropy_neural_bound) {
+        // Seeded by the run's seed, so the level is the same however often the run is repeated.
+        metrics::NeuralGaussianBoundOptions o;
+        o.seed = options_.seed;
+        rep.data_entropy_neural_bound = metrics::neural_gaussian_conditional_entropy_bound(zt, zx, o);
+        if (std::isfinite(rep.data_entropy_neural_bound) && !(bound <= rep.data_entropy_neural_bound))
+          bound = rep.data_entropy_neural_bound;
+      }
+      h = metrics::cap_by_gaussian_bound(h, bound);
       rep.data_entropy_knn = h.knn;
       rep.data_entropy_gaussian_bound = h.gaussian_bound;
     }

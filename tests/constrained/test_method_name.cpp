@@ -78,6 +78,12 @@ TEST(MethodName, TiltedProxyWithAndWithoutAMovingAverage) {
   EXPECT_TRUE(capped.entropy_levels && capped.entropy_capped && capped.formulation.entropy_capped && capped.tilted_proxy);
   EXPECT_TRUE(capped.formulation.uses_entropy_level());
   EXPECT_FALSE(cs::parse_method_name("paper-H-T").formulation.entropy_capped);
+  // -Hn: capped by the smaller of the linear and the neural Gaussian bound; conditional only.
+  const auto neural = cs::parse_method_name("paper-Hn-T");
+  EXPECT_TRUE(neural.entropy_levels && neural.entropy_capped && neural.entropy_neural && neural.tilted_proxy);
+  EXPECT_TRUE(neural.formulation.entropy_capped && neural.formulation.entropy_neural_bound);
+  EXPECT_TRUE(neural.conditional_only());
+  EXPECT_FALSE(capped.entropy_neural || capped.formulation.entropy_neural_bound || capped.conditional_only());
   EXPECT_THROW(cs::parse_method_name("jeffreys-Hc"), std::invalid_argument);  // no absolute level
   EXPECT_THROW(cs::parse_method_name("paper-T1.5"), std::invalid_argument);      // a decay in (0, 1)
   EXPECT_THROW(cs::parse_method_name("paper-T1"), std::invalid_argument);
@@ -101,6 +107,12 @@ TEST(MethodName, TrainReadsTheSameGrammar) {
   } catch (const ja::ConfigError& e) {
     EXPECT_NE(std::string(e.what()).find("method.name"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("train.flow_samples"), std::string::npos) << e.what();
+  }
+  try {
+    ja::load_config("", {"method.name=paper-Hn"});
+    FAIL();
+  } catch (const ja::ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("use -Hc for -Hn"), std::string::npos) << e.what();
   }
 }
 

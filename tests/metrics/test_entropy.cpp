@@ -173,6 +173,40 @@ TEST(MetricsEntropy, CappedConditionalEntropyOnGaussianLinear) {
   EXPECT_NEAR(capped, truth, 0.25);
 }
 
+// A conditional density with a nonlinear mean and a spread that grows with the condition:
+// c ~ U(-2, 2), y = (sin 2c, c²/2) + e^{c/2}·ε, ε ~ N(0, I₂), so H(y | c) = log(2πe) + E[c] = log(2πe).
+// The linear bound cannot follow either and sits far above; the neural Gaussian's held-out NLL is
+// a bound (not below the truth beyond its noise) and close to it. A bound also on gaussian_linear,
+// where it is looser than the (exact) linear one at few rows.
+TEST(MetricsEntropy, NeuralGaussianBoundFollowsANonlinearHeteroscedasticCondition) {
+  auto gen = at::detail::createCPUGenerator(17);
+  const int64_t n = 1500;
+  const auto c = torch::rand({n, 1}, gen, kD) * 4 - 2;
+  const auto mean = torch::cat({torch::sin(2 * c), 0.5 * c * c}, 1);
+  const auto y = mean + (0.5 * c).exp() * torch::randn({n, 2}, gen, kD);
+  const double truth = std::log(2 * M_PI * M_E);
+  const double linear = mt::gaussian_conditional_entropy_bound(y, c);
+  const double neural = mt::neural_gaussian_conditional_entropy_bound(y, c);
+  std::cout << "[ entropy  ] nonlinear heteroscedastic, 1500 pairs: truth " << truth << ", linear bound " << linear
+            << ", neural bound " << neural << "\n";
+  EXPECT_GT(linear - truth, 0.3);
+  EXPECT_GT(neural, truth - 0.1);
+  EXPECT_LT(neural, truth + 0.1);
+  // Same seed, same value: the level of a run is reproducible; another seed, other folds.
+  EXPECT_EQ(neural, mt::neural_gaussian_conditional_entropy_bound(y, c));
+  mt::NeuralGaussianBoundOptions other;
+  other.seed = 1;
+  EXPECT_NE(neural, mt::neural_gaussian_conditional_entropy_bound(y, c, other));
+  // gaussian_linear at 900 pairs (H = -0.789): still a bound, above the exact linear one.
+  auto g2 = at::detail::createCPUGenerator(5);
+  const auto theta = torch::randn({900, 10}, g2, kD) * std::sqrt(0.1);
+  const auto x = theta + torch::randn({900, 10}, g2, kD) * std::sqrt(0.1);
+  const double gl = mt::neural_gaussian_conditional_entropy_bound(theta, x);
+  std::cout << "[ entropy  ] gaussian_linear, 900 pairs: neural bound " << gl << " (truth -0.789)\n";
+  EXPECT_GT(gl, 5 * std::log(2 * M_PI * M_E * 0.05) - 0.1);
+  EXPECT_TRUE(std::isnan(mt::neural_gaussian_conditional_entropy_bound(y.narrow(0, 0, 9), c.narrow(0, 0, 9))));
+}
+
 TEST(MetricsEntropy, CapKeepsTheKnnEstimateWhenItIsTheSmaller) {
   // 2-D Gaussian mixture: far from Gaussian, so the bound sits well above the (good) k-NN estimate.
   auto gen = at::detail::createCPUGenerator(9);

@@ -39,6 +39,9 @@ struct Formulation {
   /// How the entropy estimate for `entropy_level` is made (-Hc): the k-NN estimate capped by the
   /// Gaussian maximum-entropy bound (metrics::cap_by_gaussian_bound) instead of the k-NN alone.
   bool entropy_capped = false;
+  /// -Hn (conditional only): the cap is the smaller of that bound and
+  /// metrics::neural_gaussian_conditional_entropy_bound.
+  bool entropy_neural_bound = false;
 
   /// Whether the term appears in the objective or in a constraint (as term or as level).
   bool uses(const std::string& term) const;

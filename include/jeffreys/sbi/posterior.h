@@ -76,6 +76,9 @@ struct TrainingReport {
   /// (metrics::cap_by_gaussian_bound); NaN otherwise.
   double data_entropy_knn = std::numeric_limits<double>::quiet_NaN();
   double data_entropy_gaussian_bound = std::numeric_limits<double>::quiet_NaN();
+  /// -Hn: the neural Gaussian's cross-fitted bound (metrics::neural_gaussian_conditional_entropy_bound);
+  /// data_entropy_gaussian_bound is then the smaller of it and the linear one. NaN otherwise.
+  double data_entropy_neural_bound = std::numeric_limits<double>::quiet_NaN();
   bool stopped_early = false;
   /// Per epoch: training loss terms and validation NLL, for metrics.csv.
   std::vector<std::vector<double>> rows;
