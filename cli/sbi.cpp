@@ -31,6 +31,9 @@ class Sbi : public Command {
     c->add_option("--seed", so_.seed, "simulations, initialisation, batches, samples");
     c->add_option("--max-epochs", so_.posterior.max_epochs, "epoch limit (default 5000; early stopping usually ends sooner)")
         ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
+    c->add_option("--patience", so_.posterior.patience,
+                  "stop after this many epochs without a lower validation NLL (default 20, sbibm's)")
+        ->check(CLI::Range(int64_t{1}, int64_t{1000000}));
     c->add_option("--flow-samples", so_.posterior.flow_samples, "K flow samples per context for log Z and R (default 16)")
         ->check(CLI::Range(int64_t{1}, int64_t{4096}));
     c->add_option("--posterior-samples", so_.posterior_samples, "draws per observation and sampler (default 10000)")

@@ -96,7 +96,7 @@ TEST(SbiCommand, PaperFormulationWithOracleColumns) {
   const auto dir = fs::temp_directory_path() / ("jeffreys_sbi_oracle_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   ASSERT_EQ(cli({"sbi", "--task", "two_moons", "--budget", "200", "--method", "paper-H-W0.2-K8", "--max-epochs", "6",
-                 "--posterior-samples", "300", "--c2st-folds", "2", "--observation", "1", "--oracle-every", "3",
+                 "--patience", "4", "--posterior-samples", "300", "--c2st-folds", "2", "--observation", "1", "--oracle-every", "3",
                  "--oracle-samples", "200", "--observations", sbibm_files::root() + "/two_moons", "--out", dir.string()}),
             0);
   std::map<std::string, std::map<int, double>> oracle;  // sampler -> epoch -> C2ST
@@ -148,6 +148,7 @@ TEST(SbiCommand, PaperFormulationWithOracleColumns) {
   const std::string cfg((std::istreambuf_iterator<char>(cfg_in)), std::istreambuf_iterator<char>());
   EXPECT_NE(cfg.find("\"entropy_level\": true"), std::string::npos) << cfg;
   EXPECT_NE(cfg.find("\"term\": \"W\""), std::string::npos) << cfg;
+  EXPECT_NE(cfg.find("\"patience\": 4"), std::string::npos) << cfg;  // --patience reaches the estimator and is recorded
   fs::remove_all(dir);
 }
 
