@@ -297,10 +297,8 @@ PYBIND11_MODULE(_jeffreys, m) {
       return c ? metrics::gaussian_conditional_entropy_bound(x, *c) : metrics::gaussian_entropy_bound(x);
     };
     auto bound = [&] {
-      const double l = linear();
-      if (!neural) return l;
-      const double n = metrics::neural_gaussian_conditional_entropy_bound(x, *c, o);
-      return std::isfinite(n) && !(l <= n) ? n : l;
+      return neural ? metrics::tighter_bound(linear(), metrics::neural_gaussian_conditional_entropy_bound(x, *c, o))
+                    : linear();
     };
     if (estimator == "gaussian") return linear();
     if (estimator == "neural") return metrics::neural_gaussian_conditional_entropy_bound(x, *c, o);

@@ -218,6 +218,8 @@ double neural_gaussian_conditional_entropy_bound(const torch::Tensor& y_in, cons
   return total / static_cast<double>(n);
 }
 
+double tighter_bound(double a, double b) { return std::isfinite(b) && !(a <= b) ? b : a; }
+
 EntropyEstimate cap_by_gaussian_bound(EntropyEstimate e, double bound) {
   e.knn = e.value;
   e.gaussian_bound = bound;

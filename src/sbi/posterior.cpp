@@ -190,8 +190,7 @@ TrainingReport PosteriorEstimator::train(const torch::Tensor& theta_in, const to
         metrics::NeuralGaussianBoundOptions o;
         o.seed = options_.seed;
         rep.data_entropy_neural_bound = metrics::neural_gaussian_conditional_entropy_bound(zt, zx, o);
-        if (std::isfinite(rep.data_entropy_neural_bound) && !(bound <= rep.data_entropy_neural_bound))
-          bound = rep.data_entropy_neural_bound;
+        bound = metrics::tighter_bound(bound, rep.data_entropy_neural_bound);
       }
       h = metrics::cap_by_gaussian_bound(h, bound);
       rep.data_entropy_knn = h.knn;

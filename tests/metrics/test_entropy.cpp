@@ -205,6 +205,12 @@ TEST(MetricsEntropy, NeuralGaussianBoundFollowsANonlinearHeteroscedasticConditio
   std::cout << "[ entropy  ] gaussian_linear, 900 pairs: neural bound " << gl << " (truth -0.789)\n";
   EXPECT_GT(gl, 5 * std::log(2 * M_PI * M_E * 0.05) - 0.1);
   EXPECT_TRUE(std::isnan(mt::neural_gaussian_conditional_entropy_bound(y.narrow(0, 0, 9), c.narrow(0, 0, 9))));
+  // The tighter of two bounds; one that could not be computed gives way.
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  EXPECT_EQ(mt::tighter_bound(linear, neural), neural);
+  EXPECT_EQ(mt::tighter_bound(neural, linear), neural);
+  EXPECT_EQ(mt::tighter_bound(nan, neural), neural);
+  EXPECT_EQ(mt::tighter_bound(linear, nan), linear);
 }
 
 TEST(MetricsEntropy, CapKeepsTheKnnEstimateWhenItIsTheSmaller) {

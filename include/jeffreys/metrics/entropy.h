@@ -21,9 +21,6 @@ struct EntropyEstimate {
   double knn = std::numeric_limits<double>::quiet_NaN();
   double gaussian_bound = std::numeric_limits<double>::quiet_NaN();
   bool capped = false;
-  /// -Hn: neural_gaussian_conditional_entropy_bound, one of the bounds `gaussian_bound` is the
-  /// smaller of (NaN otherwise).
-  double neural_bound = std::numeric_limits<double>::quiet_NaN();
 };
 
 /// Ĥ of the rows of `x` [n, d] (n > k), in float64 whatever the input's dtype; O(n² d) time in
@@ -85,6 +82,10 @@ struct NeuralGaussianBoundOptions {
 /// 2·folds rows.
 double neural_gaussian_conditional_entropy_bound(const torch::Tensor& y, const torch::Tensor& c,
                                                  const NeuralGaussianBoundOptions& options = {});
+
+/// The tighter of two upper bounds on one entropy (-Hn: the linear and the neural Gaussian's); a
+/// bound that could not be computed (NaN) gives way to the other.
+double tighter_bound(double a, double b);
 
 /// `-Hc`: the k-NN estimate `e` capped by a Gaussian bound on the same entropy. In more than a few
 /// dimensions the k-NN estimate is biased upwards by several nats at the sizes these studies use
