@@ -31,7 +31,11 @@ def sbi_rows():
 
 def cells(sizes=("200",)):
     """The rule's cells; 2D cells at the training-set sizes given (the rule as stated: 200 points)."""
-    return {cell: {c: statistics.mean(v) for c, v in values.items()} for cell, values in seed_cells(sizes).items()}
+    return seed_means(seed_cells(sizes))
+
+
+def seed_means(seeds):
+    return {cell: {c: statistics.mean(v) for c, v in values.items()} for cell, values in seeds.items()}
 
 
 def seed_cells(sizes=("200",)):
@@ -121,7 +125,7 @@ def spread_check(seeds, ranks):
 
 def main():
     seeds = seed_cells()
-    table = {cell: {c: statistics.mean(v) for c, v in values.items()} for cell, values in seeds.items()}
+    table = seed_means(seeds)
     ranks = defaultdict(list)
     for cell, values in sorted(table.items()):
         order = sorted(values, key=values.get)
