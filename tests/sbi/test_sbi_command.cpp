@@ -260,6 +260,15 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   auto ps = ex::load_sbi_benchmark(dir + "proxy_sampler.toml");
   EXPECT_EQ(ps.methods, (std::vector<std::string>{"jeffreys-F10", "paper-H"}));
   EXPECT_EQ(ps.args, (std::vector<std::string>{"--proxy-mala-steps", "100"}));
+  // The moving-average tilt on SBI: paper.toml's protocol, so paper.toml's runs are its paired comparison.
+  const auto paper = ex::load_sbi_benchmark(dir + "paper.toml");
+  const auto tilt = ex::load_sbi_benchmark(dir + "tilt_average.toml");
+  EXPECT_EQ(tilt.methods, (std::vector<std::string>{"paper-H-T0.999", "paper-H-T0.95"}));
+  EXPECT_EQ(tilt.tasks, paper.tasks);
+  EXPECT_EQ(tilt.budgets, paper.budgets);
+  EXPECT_EQ(tilt.seeds, paper.seeds);
+  EXPECT_EQ(tilt.observations, paper.observations);
+  EXPECT_EQ(tilt.args, paper.args);
 
   ::unsetenv("JEFFREYS_SBIBM_DIR");
   const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");
