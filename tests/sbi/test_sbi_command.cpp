@@ -234,18 +234,24 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   EXPECT_TRUE(fs::exists(full.observations_root + "/lotka_volterra/obs_1"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "low_data.toml"));
   EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + "formulations.toml"));
-  for (const char* f : {"paper.toml", "cost.toml", "pairs.toml"}) EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + f)) << f;
+  for (const char* f : {"cost.toml", "pairs.toml"}) EXPECT_NO_THROW(ex::load_sbi_benchmark(dir + f)) << f;
+  const auto paper = ex::load_sbi_benchmark(dir + "paper.toml");
+  // A study run beside another for paired differences: the same seeds (so the same simulations),
+  // observations and evaluation arguments (the oracle).
+  auto expect_same_protocol = [](const auto& study, const auto& base) {
+    EXPECT_EQ(study.seeds, base.seeds);
+    EXPECT_EQ(study.observations, base.observations);
+    EXPECT_EQ(study.args, base.args);
+  };
   // -Hc against -H: the paper_tasks protocol (seeds, observations, oracle) on gaussian_linear.
   const auto capped = ex::load_sbi_benchmark(dir + "capped_entropy.toml");
   const auto paper_tasks = ex::load_sbi_benchmark(dir + "paper_tasks.toml");
   EXPECT_EQ(capped.methods, (std::vector<std::string>{"paper-Hc", "paper-Hc-T"}));
-  EXPECT_EQ(capped.seeds, paper_tasks.seeds);
-  EXPECT_EQ(capped.observations, paper_tasks.observations);
-  EXPECT_EQ(capped.args, paper_tasks.args);
+  expect_same_protocol(capped, paper_tasks);
   // The slides' other two budgets, with the same arms as paper.toml.
   auto budgets = ex::load_sbi_benchmark(dir + "paper_budgets.toml");
   EXPECT_EQ(budgets.budgets, (std::vector<int64_t>{500, 2500}));
-  EXPECT_EQ(budgets.methods, ex::load_sbi_benchmark(dir + "paper.toml").methods);
+  EXPECT_EQ(budgets.methods, paper.methods);
   // Below the slides' budgets, and beyond their two tasks, with the same arms and oracle.
   auto low = ex::load_sbi_benchmark(dir + "paper_low.toml");
   EXPECT_EQ(low.budgets, (std::vector<int64_t>{100, 300}));
@@ -260,15 +266,12 @@ TEST(SbiBenchmark, CommittedFilesLoadAndBadOnesNameFileLineAndKey) {
   auto ps = ex::load_sbi_benchmark(dir + "proxy_sampler.toml");
   EXPECT_EQ(ps.methods, (std::vector<std::string>{"jeffreys-F10", "paper-H"}));
   EXPECT_EQ(ps.args, (std::vector<std::string>{"--proxy-mala-steps", "100"}));
-  // The moving-average tilt on SBI: paper.toml's protocol, so paper.toml's runs are its paired comparison.
-  const auto paper = ex::load_sbi_benchmark(dir + "paper.toml");
+  // The moving-average tilt on SBI: paper.toml's cells and protocol, so paper.toml's runs are its paired comparison.
   const auto tilt = ex::load_sbi_benchmark(dir + "tilt_average.toml");
   EXPECT_EQ(tilt.methods, (std::vector<std::string>{"paper-H-T0.999", "paper-H-T0.95"}));
   EXPECT_EQ(tilt.tasks, paper.tasks);
   EXPECT_EQ(tilt.budgets, paper.budgets);
-  EXPECT_EQ(tilt.seeds, paper.seeds);
-  EXPECT_EQ(tilt.observations, paper.observations);
-  EXPECT_EQ(tilt.args, paper.args);
+  expect_same_protocol(tilt, paper);
 
   ::unsetenv("JEFFREYS_SBIBM_DIR");
   const auto tmp = fs::temp_directory_path() / ("jeffreys_sbib_" + std::to_string(::getpid()) + ".toml");
