@@ -107,16 +107,15 @@ def spread_check(seeds, ranks):
     the leader is ahead by less than one seed standard deviation (the larger of the two), and rank again."""
     by_rank = sorted(CANDIDATES, key=lambda c: statistics.mean(ranks[c]))
     lead, second = by_rank[0], by_rank[1]
-    table, close = {}, []
+    table, close = seed_means(seeds), []
     for cell, values in seeds.items():
-        means = {c: statistics.mean(v) for c, v in values.items()}
+        means = table[cell]
         if lead in values and second in values and min(len(values[lead]), len(values[second])) > 1:
             gap = means[second] - means[lead]
             spread = max(statistics.stdev(values[lead]), statistics.stdev(values[second]))
             if 0 <= gap < spread:
                 close.append(cell)
                 means[lead], means[second] = means[second], means[lead]
-        table[cell] = means
     swapped = mean_ranks(table)
     print(f"\nthe seed spread: {lead} leads {second} by less than one seed std in {len(close)} cells"
           f" ({', '.join(sorted(close))}); with {second} ahead in all of them the mean ranks would be "
