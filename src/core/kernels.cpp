@@ -9,6 +9,10 @@
 
 #include "cpu_features.h"
 
+// The vector helpers below are always inlined into functions compiled for their instruction set, so
+// the ABI note GCC gives for passing vectors by value does not apply.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace jeffreys::core {
 namespace {
 
@@ -16,11 +20,7 @@ namespace {
 // AVX-512). exp is Cephes' expf: range reduction by ln 2 in two parts, a degree-6 polynomial and
 // the exponent written into the float's bits; relative error about 1e-7.
 template <typename VF, typename VI>
-__attribute__((always_inline)) inline void silu_block(const float* x, const float* bias, float* y, float* d) {
-  VF v, b;
-  std::memcpy(&v, x, sizeof(v));
-  std::memcpy(&b, bias, sizeof(b));
-  v += b;
+__attribute__((always_inline)) inline void silu_vector(VF v, float* y, float* d) {
   VF a = -v;
   a = a < -87.0f ? -87.0f : a;
   a = a > 88.0f ? 88.0f : a;
@@ -41,6 +41,152 @@ __attribute__((always_inline)) inline void silu_block(const float* x, const floa
   const VF ds = s * (1.0f + v * (1.0f - s));
   std::memcpy(y, &ys, sizeof(ys));
   std::memcpy(d, &ds, sizeof(ds));
+}
+
+template <typename VF, typename VI>
+__attribute__((always_inline)) inline void silu_block(const float* x, const float* bias, float* y, float* d) {
+  VF v, b;
+  std::memcpy(&v, x, sizeof(v));
+  std::memcpy(&b, bias, sizeof(b));
+  silu_vector<VF, VI>(v + b, y, d);
+}
+
+inline void silu_scalar(float v, float* y, float* d) {
+  const float s = 1.0f / (1.0f + std::exp(-v));
+  *y = v * s;
+  *d = s * (1.0f + v * (1.0f - s));
+}
+
+template <typename VF>
+__attribute__((always_inline)) inline VF load(const float* p) {
+  VF v;
+  std::memcpy(&v, p, sizeof(v));
+  return v;
+}
+
+template <typename VF>
+__attribute__((always_inline)) inline void store(float* p, VF v) {
+  std::memcpy(p, &v, sizeof(v));
+}
+
+template <typename VF>
+__attribute__((always_inline)) inline float sum_lanes(VF v) {
+  float s = 0;
+  for (size_t j = 0; j < sizeof(VF) / sizeof(float); ++j) s += v[j];
+  return s;
+}
+
+// A few input features (k <= kSmallIn): the pre-activation x wᵀ + b is formed in the activation's
+// own pass, where a BLAS call would cost a cleared output, packing and a call for almost no arithmetic.
+template <typename VF, typename VI>
+__attribute__((always_inline)) inline void small_in_silu_body(const float* x, int64_t k, const float* wt,
+                                                              const float* bias, float* y, float* d, int64_t rows,
+                                                              int64_t cols) {
+  constexpr int64_t W = sizeof(VF) / sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * k;
+    float* yr = y + r * cols;
+    float* dr = d + r * cols;
+    int64_t c = 0;
+    for (; c + W <= cols; c += W) {
+      VF v = load<VF>(bias + c);
+      for (int64_t j = 0; j < k; ++j) v += xr[j] * load<VF>(wt + j * cols + c);
+      silu_vector<VF, VI>(v, yr + c, dr + c);
+    }
+    for (; c < cols; ++c) {
+      float v = bias[c];
+      for (int64_t j = 0; j < k; ++j) v += xr[j] * wt[j * cols + c];
+      silu_scalar(v, yr + c, dr + c);
+    }
+  }
+}
+
+// Its backward in one pass: g = go * d is not stored; gx = g w, gwᵀ += xᵀ g, gb += column sums of g.
+template <typename VF>
+__attribute__((always_inline)) inline void small_in_silu_backward_body(const float* go, const float* d, const float* x,
+                                                                       int64_t k, const float* wt, float* gx,
+                                                                       float* gwt, float* gb, int64_t rows,
+                                                                       int64_t cols) {
+  constexpr int64_t W = sizeof(VF) / sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* gor = go + r * cols;
+    const float* dr = d + r * cols;
+    const float* xr = x + r * k;
+    VF acc[kSmallIn] = {};
+    float tail[kSmallIn] = {};
+    int64_t c = 0;
+    for (; c + W <= cols; c += W) {
+      const VF g = load<VF>(gor + c) * load<VF>(dr + c);
+      if (gb != nullptr) store(gb + c, load<VF>(gb + c) + g);
+      for (int64_t j = 0; j < k; ++j) {
+        if (gwt != nullptr) store(gwt + j * cols + c, load<VF>(gwt + j * cols + c) + xr[j] * g);
+        acc[j] += g * load<VF>(wt + j * cols + c);
+      }
+    }
+    for (; c < cols; ++c) {
+      const float g = gor[c] * dr[c];
+      if (gb != nullptr) gb[c] += g;
+      for (int64_t j = 0; j < k; ++j) {
+        if (gwt != nullptr) gwt[j * cols + c] += xr[j] * g;
+        tail[j] += g * wt[j * cols + c];
+      }
+    }
+    if (gx != nullptr)
+      for (int64_t j = 0; j < k; ++j) gx[r * k + j] = sum_lanes(acc[j]) + tail[j];
+  }
+}
+
+// A few outputs (n <= kSmallOut), no activation: y = x wᵀ + b as n dot products a row.
+template <typename VF>
+__attribute__((always_inline)) inline void narrow_linear_body(const float* x, const float* w, const float* b, float* y,
+                                                              int64_t rows, int64_t in, int64_t n) {
+  constexpr int64_t W = sizeof(VF) / sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * in;
+    VF acc[kSmallOut] = {};
+    float tail[kSmallOut] = {};
+    int64_t c = 0;
+    for (; c + W <= in; c += W) {
+      const VF v = load<VF>(xr + c);
+      for (int64_t o = 0; o < n; ++o) acc[o] += v * load<VF>(w + o * in + c);
+    }
+    for (; c < in; ++c)
+      for (int64_t o = 0; o < n; ++o) tail[o] += xr[c] * w[o * in + c];
+    for (int64_t o = 0; o < n; ++o) y[r * n + o] = sum_lanes(acc[o]) + tail[o] + b[o];
+  }
+}
+
+// Its backward: gx = g w, gw += gᵀ x, gb += column sums of g, in one pass over the rows.
+template <typename VF>
+__attribute__((always_inline)) inline void narrow_linear_backward_body(const float* g, const float* x, const float* w,
+                                                                       float* gx, float* gw, float* gb, int64_t rows,
+                                                                       int64_t in, int64_t n) {
+  constexpr int64_t W = sizeof(VF) / sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* gr = g + r * n;
+    const float* xr = x + r * in;
+    float* gxr = gx == nullptr ? nullptr : gx + r * in;
+    int64_t c = 0;
+    for (; c + W <= in; c += W) {
+      VF sx = {};
+      const VF v = load<VF>(xr + c);
+      for (int64_t o = 0; o < n; ++o) {
+        sx += gr[o] * load<VF>(w + o * in + c);
+        if (gw != nullptr) store(gw + o * in + c, load<VF>(gw + o * in + c) + gr[o] * v);
+      }
+      if (gxr != nullptr) store(gxr + c, sx);
+    }
+    for (; c < in; ++c) {
+      float sx = 0;
+      for (int64_t o = 0; o < n; ++o) {
+        sx += gr[o] * w[o * in + c];
+        if (gw != nullptr) gw[o * in + c] += gr[o] * xr[c];
+      }
+      if (gxr != nullptr) gxr[c] = sx;
+    }
+    if (gb != nullptr)
+      for (int64_t o = 0; o < n; ++o) gb[o] += gr[o];
+  }
 }
 
 typedef float v16f __attribute__((vector_size(64)));
@@ -93,7 +239,75 @@ JEFFREYS_SIMD_DISPATCH(silu_grad_dispatch, silu_grad_body,
 
 int level_index() { return static_cast<int>(simd_level()); }
 
+#define JEFFREYS_SMALL_IN_PARAMS \
+  (const float* x, int64_t k, const float* wt, const float* bias, float* y, float* d, int64_t rows, int64_t cols)
+#define JEFFREYS_SMALL_IN_ARGS (x, k, wt, bias, y, d, rows, cols)
+__attribute__((target("avx512f"))) void small_in_silu_avx512 JEFFREYS_SMALL_IN_PARAMS {
+  small_in_silu_body<v16f, v16i> JEFFREYS_SMALL_IN_ARGS;
+}
+__attribute__((target("avx2,fma"))) void small_in_silu_avx2 JEFFREYS_SMALL_IN_PARAMS {
+  small_in_silu_body<v8f, v8i> JEFFREYS_SMALL_IN_ARGS;
+}
+void small_in_silu_sse JEFFREYS_SMALL_IN_PARAMS { small_in_silu_body<v4f, v4i> JEFFREYS_SMALL_IN_ARGS; }
+
+#define JEFFREYS_SMALL_IN_BWD_PARAMS                                                                          \
+  (const float* go, const float* d, const float* x, int64_t k, const float* wt, float* gx, float* gwt, float* gb, \
+   int64_t rows, int64_t cols)
+#define JEFFREYS_SMALL_IN_BWD_ARGS (go, d, x, k, wt, gx, gwt, gb, rows, cols)
+__attribute__((target("avx512f"))) void small_in_bwd_avx512 JEFFREYS_SMALL_IN_BWD_PARAMS {
+  small_in_silu_backward_body<v16f> JEFFREYS_SMALL_IN_BWD_ARGS;
+}
+__attribute__((target("avx2,fma"))) void small_in_bwd_avx2 JEFFREYS_SMALL_IN_BWD_PARAMS {
+  small_in_silu_backward_body<v8f> JEFFREYS_SMALL_IN_BWD_ARGS;
+}
+void small_in_bwd_sse JEFFREYS_SMALL_IN_BWD_PARAMS { small_in_silu_backward_body<v4f> JEFFREYS_SMALL_IN_BWD_ARGS; }
+
+#define JEFFREYS_NARROW_PARAMS (const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t n)
+#define JEFFREYS_NARROW_ARGS (x, w, b, y, rows, in, n)
+__attribute__((target("avx512f"))) void narrow_avx512 JEFFREYS_NARROW_PARAMS { narrow_linear_body<v16f> JEFFREYS_NARROW_ARGS; }
+__attribute__((target("avx2,fma"))) void narrow_avx2 JEFFREYS_NARROW_PARAMS { narrow_linear_body<v8f> JEFFREYS_NARROW_ARGS; }
+void narrow_sse JEFFREYS_NARROW_PARAMS { narrow_linear_body<v4f> JEFFREYS_NARROW_ARGS; }
+
+#define JEFFREYS_NARROW_BWD_PARAMS \
+  (const float* g, const float* x, const float* w, float* gx, float* gw, float* gb, int64_t rows, int64_t in, int64_t n)
+#define JEFFREYS_NARROW_BWD_ARGS (g, x, w, gx, gw, gb, rows, in, n)
+__attribute__((target("avx512f"))) void narrow_bwd_avx512 JEFFREYS_NARROW_BWD_PARAMS {
+  narrow_linear_backward_body<v16f> JEFFREYS_NARROW_BWD_ARGS;
+}
+__attribute__((target("avx2,fma"))) void narrow_bwd_avx2 JEFFREYS_NARROW_BWD_PARAMS {
+  narrow_linear_backward_body<v8f> JEFFREYS_NARROW_BWD_ARGS;
+}
+void narrow_bwd_sse JEFFREYS_NARROW_BWD_PARAMS { narrow_linear_backward_body<v4f> JEFFREYS_NARROW_BWD_ARGS; }
+
 }  // namespace
+
+void small_in_bias_silu JEFFREYS_SMALL_IN_PARAMS {
+  const int level = level_index();
+  if (level == 2) small_in_silu_avx512 JEFFREYS_SMALL_IN_ARGS;
+  else if (level == 1) small_in_silu_avx2 JEFFREYS_SMALL_IN_ARGS;
+  else small_in_silu_sse JEFFREYS_SMALL_IN_ARGS;
+}
+
+void small_in_silu_backward JEFFREYS_SMALL_IN_BWD_PARAMS {
+  const int level = level_index();
+  if (level == 2) small_in_bwd_avx512 JEFFREYS_SMALL_IN_BWD_ARGS;
+  else if (level == 1) small_in_bwd_avx2 JEFFREYS_SMALL_IN_BWD_ARGS;
+  else small_in_bwd_sse JEFFREYS_SMALL_IN_BWD_ARGS;
+}
+
+void narrow_linear JEFFREYS_NARROW_PARAMS {
+  const int level = level_index();
+  if (level == 2) narrow_avx512 JEFFREYS_NARROW_ARGS;
+  else if (level == 1) narrow_avx2 JEFFREYS_NARROW_ARGS;
+  else narrow_sse JEFFREYS_NARROW_ARGS;
+}
+
+void narrow_linear_backward JEFFREYS_NARROW_BWD_PARAMS {
+  const int level = level_index();
+  if (level == 2) narrow_bwd_avx512 JEFFREYS_NARROW_BWD_ARGS;
+  else if (level == 1) narrow_bwd_avx2 JEFFREYS_NARROW_BWD_ARGS;
+  else narrow_bwd_sse JEFFREYS_NARROW_BWD_ARGS;
+}
 
 void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols) {
   const int level = level_index();

@@ -4,6 +4,7 @@
 
 #include <torch/torch.h>
 
+#include <cstring>
 
 namespace jeffreys::nn {
 
@@ -15,47 +16,113 @@ void bias_silu_and_derivative(const float* x, const float* bias, float* y, float
 
 namespace {
 
-bool fusable(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b, Activation a) {
-  return a == Activation::silu && x.scalar_type() == torch::kFloat && w.scalar_type() == torch::kFloat &&
-         b.scalar_type() == torch::kFloat && x.device().is_cpu() && w.device().is_cpu();
+// a @ b through BLAS with beta = 1 onto a zeroed buffer: with beta = 0, OpenBLAS first clears the
+// output in a pass of its own (sgemm_beta) that costs several times the memset.
+torch::Tensor mm_onto_zeros(const torch::Tensor& a, const torch::Tensor& b) {
+  auto out = torch::empty({a.size(0), b.size(1)}, a.options());
+  std::memset(out.data_ptr<float>(), 0, sizeof(float) * static_cast<size_t>(out.numel()));
+  out.addmm_(a, b);
+  return out;
+}
+
+bool float_cpu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tensor& b) {
+  return x.dim() == 2 && x.scalar_type() == torch::kFloat && w.scalar_type() == torch::kFloat &&
+         b.scalar_type() == torch::kFloat && x.device().is_cpu() && w.device().is_cpu() && b.device().is_cpu();
+}
+
+void refuse_double_backward(const char* who) {
+  // The backward passes below are not themselves differentiable; refuse rather than return wrong
+  // second derivatives.
+  TORCH_CHECK(!torch::GradMode::is_enabled(), who,
+              ": double backward (create_graph=true) is not supported; build the network with MLPOptions::fused(false)");
 }
 
 class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
  public:
   static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
                                const torch::Tensor& b) {
-    // The bias is added inside the activation pass: addmm would first copy the broadcast bias
-    // into the output, a full extra pass.
-    auto pre = torch::mm(x, w.t());
+    const int64_t rows = x.size(0), k = x.size(1), cols = w.size(0);
     auto bias = b.contiguous();
-    auto y = torch::empty_like(pre);
-    auto d = torch::empty_like(pre);
-    bias_silu_and_derivative(pre.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
-                             pre.size(0), pre.size(1));
+    auto y = torch::empty({rows, cols}, x.options());
+    auto d = torch::empty({rows, cols}, x.options());
+    if (k <= core::kSmallIn) {
+      auto wt = w.t().contiguous();
+      core::small_in_bias_silu(x.data_ptr<float>(), k, wt.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(),
+                               d.data_ptr<float>(), rows, cols);
+    } else {
+      // The bias is added inside the activation pass: addmm would first copy the broadcast bias
+      // into the output, a full extra pass.
+      auto pre = mm_onto_zeros(x, w.t());
+      bias_silu_and_derivative(pre.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
+                               rows, cols);
+    }
     ctx->save_for_backward({x, w, d});
     return y;
   }
 
   static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
                                                  torch::autograd::variable_list grads) {
-    // The backward below is not itself differentiable; refuse rather than return wrong second derivatives.
-    TORCH_CHECK(!torch::GradMode::is_enabled(),
-                "fused Linear+SiLU: double backward (create_graph=true) is not supported; build the network with "
-                "MLPOptions::fused(false)");
+    refuse_double_backward("fused Linear+SiLU");
     auto saved = ctx->get_saved_variables();
     const auto& x = saved[0];
     const auto& w = saved[1];
     auto go = grads[0].contiguous();
     const auto& d = saved[2];
-    const int64_t rows = d.size(0), cols = d.size(1);
+    const int64_t rows = d.size(0), cols = d.size(1), k = x.size(1);
+    torch::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(2)) gb = torch::zeros({cols}, d.options());
+    if (k <= core::kSmallIn) {
+      // Everything in one pass, without BLAS (see core::small_in_silu_backward).
+      auto wt = w.t().contiguous();
+      torch::Tensor gwt;
+      if (ctx->needs_input_grad(0)) gx = torch::empty({rows, k}, d.options());
+      if (ctx->needs_input_grad(1)) gwt = torch::zeros({k, cols}, d.options());
+      auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
+      core::small_in_silu_backward(go.data_ptr<float>(), d.data_ptr<float>(), x.data_ptr<float>(), k,
+                                   wt.data_ptr<float>(), ptr(gx), ptr(gwt), ptr(gb), rows, cols);
+      if (gwt.defined()) gw = gwt.t().contiguous();
+      return {gx, gw, gb};
+    }
     auto g = torch::empty_like(d);
-    auto gb = torch::zeros({cols}, d.options());
-    core::silu_grad_and_bias_grad(go.data_ptr<float>(), d.data_ptr<float>(), g.data_ptr<float>(), gb.data_ptr<float>(),
-                            rows, cols);
-    torch::Tensor gx, gw;
-    if (ctx->needs_input_grad(0)) gx = torch::mm(g, w);
-    if (ctx->needs_input_grad(1)) gw = torch::mm(g.t(), x);
-    if (!ctx->needs_input_grad(2)) gb = torch::Tensor();
+    auto gb_sums = gb.defined() ? gb : torch::zeros({cols}, d.options());
+    core::silu_grad_and_bias_grad(go.data_ptr<float>(), d.data_ptr<float>(), g.data_ptr<float>(),
+                                  gb_sums.data_ptr<float>(), rows, cols);
+    if (ctx->needs_input_grad(0)) gx = mm_onto_zeros(g, w);
+    if (ctx->needs_input_grad(1)) gw = mm_onto_zeros(g.t(), x);
+    return {gx, gw, gb};
+  }
+};
+
+// A Linear layer with a few outputs (an MLP's last layer: a coupling's scale and shift, an energy's
+// scalar): n dot products a row, where BLAS would spend more on the call than on the arithmetic.
+class LinearNarrow : public torch::autograd::Function<LinearNarrow> {
+ public:
+  static torch::Tensor forward(torch::autograd::AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& w,
+                               const torch::Tensor& b) {
+    const int64_t rows = x.size(0), in = x.size(1), n = w.size(0);
+    auto bias = b.contiguous();
+    auto y = torch::empty({rows, n}, x.options());
+    core::narrow_linear(x.data_ptr<float>(), w.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), rows, in,
+                        n);
+    ctx->save_for_backward({x, w});
+    return y;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    refuse_double_backward("fused narrow Linear");
+    auto saved = ctx->get_saved_variables();
+    const auto& x = saved[0];
+    const auto& w = saved[1];
+    auto g = grads[0].contiguous();
+    const int64_t rows = x.size(0), in = x.size(1), n = w.size(0);
+    torch::Tensor gx, gw, gb;
+    if (ctx->needs_input_grad(0)) gx = torch::empty({rows, in}, x.options());
+    if (ctx->needs_input_grad(1)) gw = torch::zeros({n, in}, x.options());
+    if (ctx->needs_input_grad(2)) gb = torch::zeros({n}, x.options());
+    auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
+    core::narrow_linear_backward(g.data_ptr<float>(), x.data_ptr<float>(), w.data_ptr<float>(), ptr(gx), ptr(gw),
+                                 ptr(gb), rows, in, n);
     return {gx, gw, gb};
   }
 };
@@ -64,8 +131,15 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
 
 torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 Activation activation, bool fused) {
-  if (fused && fusable(x, weight, bias, activation)) return LinearSiLU::apply(x.contiguous(), weight, bias);
+  if (fused && activation == Activation::silu && float_cpu(x, weight, bias))
+    return LinearSiLU::apply(x.contiguous(), weight.contiguous(), bias);
   return activate(torch::addmm(bias, x, weight.t()), activation);
+}
+
+torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias, bool fused) {
+  if (fused && weight.size(0) <= core::kSmallOut && float_cpu(x, weight, bias))
+    return LinearNarrow::apply(x.contiguous(), weight.contiguous(), bias);
+  return torch::addmm(bias, x, weight.t());
 }
 
 }  // namespace jeffreys::nn

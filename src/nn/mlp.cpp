@@ -36,7 +36,7 @@ torch::Tensor MLPImpl::forward(const torch::Tensor& x, const torch::Tensor& cont
   for (size_t l = 0; l < last; ++l) {
     h = linear_activation(h, linears_[l]->weight, linears_[l]->bias, options.activation(), options.fused());
   }
-  return torch::addmm(linears_[last]->bias, h, linears_[last]->weight.t());
+  return linear(h, linears_[last]->weight, linears_[last]->bias, options.fused());
 }
 
 MLP context_embedding(const char* who, int64_t context_features, int64_t features, int64_t hidden, int64_t depth,

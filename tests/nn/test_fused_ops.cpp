@@ -39,6 +39,57 @@ TEST(FusedOps, LinearSiluMatchesComposite) {
   }
 }
 
+// Up to four inputs the product is formed in the activation's pass and the backward is one loop
+// without BLAS; 1-4 inputs, a vector-width and a ragged number of outputs, every gradient.
+TEST(FusedOps, LinearSiluWithFewInputsMatchesComposite) {
+  torch::manual_seed(2);
+  for (int64_t k : {1, 2, 3, 4, 5}) {
+    for (int64_t cols : {128, 13}) {
+      auto x = torch::randn({37, k}, torch::requires_grad());
+      auto w = torch::randn({cols, k}, torch::requires_grad());
+      auto b = torch::randn({cols}, torch::requires_grad());
+      auto probe = torch::randn({37, cols});
+      auto fused = jeffreys::nn::linear_activation(x, w, b, jeffreys::nn::Activation::silu);
+      auto plain = torch::silu(torch::addmm(b, x, w.t()));
+      EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "k " << k << " cols " << cols;
+      auto gf = grads_of(fused, {x, w, b}, probe);
+      auto gp = grads_of(plain, {x, w, b}, probe);
+      for (size_t i = 0; i < gf.size(); ++i)
+        EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "k " << k << " cols " << cols << " input " << i;
+    }
+  }
+}
+
+TEST(FusedOps, NarrowLinearMatchesAddmm) {
+  torch::manual_seed(3);
+  for (int64_t n : {1, 2, 4, 5}) {     // 5: LibTorch's addmm, through the same function
+    for (int64_t in : {128, 13, 1}) {  // vector width, ragged tail, no vector at all
+      auto x = torch::randn({29, in}, torch::requires_grad());
+      auto w = torch::randn({n, in}, torch::requires_grad());
+      auto b = torch::randn({n}, torch::requires_grad());
+      auto probe = torch::randn({29, n});
+      auto fused = jeffreys::nn::linear(x, w, b);
+      auto plain = torch::addmm(b, x, w.t());
+      EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "n " << n << " in " << in;
+      auto gf = grads_of(fused, {x, w, b}, probe);
+      auto gp = grads_of(plain, {x, w, b}, probe);
+      for (size_t i = 0; i < gf.size(); ++i)
+        EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "n " << n << " in " << in << " input " << i;
+    }
+  }
+}
+
+TEST(FusedOps, FusedLayersRefuseDoubleBackward) {
+  auto x = torch::randn({8, 2}, torch::requires_grad());
+  auto w1 = torch::randn({16, 2}, torch::requires_grad());
+  auto b1 = torch::randn({16}, torch::requires_grad());
+  auto w2 = torch::randn({1, 16}, torch::requires_grad());
+  auto b2 = torch::randn({1}, torch::requires_grad());
+  auto h = jeffreys::nn::linear_activation(x, w1, b1, jeffreys::nn::Activation::silu);
+  auto e = jeffreys::nn::linear(h, w2, b2).sum();
+  EXPECT_ANY_THROW(torch::autograd::grad({e}, {x}, {}, true, /*create_graph=*/true));
+}
+
 TEST(FusedOps, LinearSiluSkipsGradientsNobodyNeeds) {
   auto x = torch::randn({8, 3});  // data: no gradient wanted
   auto w = torch::randn({16, 3}, torch::requires_grad());
@@ -48,6 +99,15 @@ TEST(FusedOps, LinearSiluSkipsGradientsNobodyNeeds) {
   EXPECT_TRUE(w.grad().defined());
   EXPECT_TRUE(b.grad().defined());
   EXPECT_FALSE(x.grad().defined());
+  // The same through the few-inputs path and the narrow layer, with only the input's gradient wanted.
+  auto x2 = torch::randn({8, 2}, torch::requires_grad());
+  auto w2 = torch::randn({16, 2});  // no gradient wanted for the weights
+  auto y2 = jeffreys::nn::linear(
+      jeffreys::nn::linear_activation(x2, w2, torch::randn({16}), jeffreys::nn::Activation::silu),
+      torch::randn({3, 16}), torch::randn({3}));
+  y2.sum().backward();
+  EXPECT_TRUE(x2.grad().defined());
+  EXPECT_FALSE(w2.grad().defined());
 }
 
 class AffineCouplingFused : public ::testing::TestWithParam<std::tuple<bool, double, int64_t>> {};
