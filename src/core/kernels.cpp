@@ -24,9 +24,11 @@ __attribute__((always_inline)) inline void silu_vector(VF v, float* y, float* d)
   VF a = -v;
   a = a < -87.0f ? -87.0f : a;
   a = a > 88.0f ? 88.0f : a;
-  const VF t = a * 1.44269504088896341f + 0.5f;
-  VF fn = __builtin_convertvector(__builtin_convertvector(t, VI), VF);
-  fn = fn > t ? fn - 1.0f : fn;  // floor
+  // n = round(a log2 e) by adding 1.5 * 2^23: the sum's low mantissa bits hold n, in two additions
+  // instead of a truncation and its correction.
+  const VF shifted = a * 1.44269504088896341f + 12582912.0f;
+  const VI n = (VI)shifted - 0x4B400000;
+  const VF fn = shifted - 12582912.0f;
   VF r = a - fn * 0.693359375f;
   r = r + fn * 2.12194440e-4f;
   VF p = r * 1.9875691500e-4f + 1.3981999507e-3f;
@@ -35,7 +37,7 @@ __attribute__((always_inline)) inline void silu_vector(VF v, float* y, float* d)
   p = p * r + 1.6666665459e-1f;
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
-  const VI bits = (__builtin_convertvector(fn, VI) + 127) << 23;
+  const VI bits = (n + 127) << 23;
   const VF s = 1.0f / (1.0f + p * (VF)bits);
   const VF ys = v * s;
   const VF ds = s * (1.0f + v * (1.0f - s));
