@@ -81,12 +81,12 @@ __attribute__((always_inline)) inline float sum_lanes(VF v) {
 // A few input features (k <= kSmallIn): the pre-activation x wᵀ + b is formed in the activation's
 // own pass, where a BLAS call would cost a cleared output, packing and a call for almost no arithmetic.
 template <typename VF, typename VI>
-__attribute__((always_inline)) inline void small_in_silu_body(const float* x, int64_t k, const float* wt,
-                                                              const float* bias, float* y, float* d, int64_t rows,
-                                                              int64_t cols) {
+__attribute__((always_inline)) inline void small_in_silu_body(const float* x, int64_t x_stride, int64_t k,
+                                                              const float* wt, const float* bias, float* y, float* d,
+                                                              int64_t rows, int64_t cols) {
   constexpr int64_t W = sizeof(VF) / sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * k;
+    const float* xr = x + r * x_stride;
     float* yr = y + r * cols;
     float* dr = d + r * cols;
     int64_t c = 0;
@@ -106,14 +106,14 @@ __attribute__((always_inline)) inline void small_in_silu_body(const float* x, in
 // Its backward in one pass: g = go * d is not stored; gx = g w, gwᵀ += xᵀ g, gb += column sums of g.
 template <typename VF>
 __attribute__((always_inline)) inline void small_in_silu_backward_body(const float* go, const float* d, const float* x,
-                                                                       int64_t k, const float* wt, float* gx,
-                                                                       float* gwt, float* gb, int64_t rows,
+                                                                       int64_t x_stride, int64_t k, const float* wt,
+                                                                       float* gx, float* gwt, float* gb, int64_t rows,
                                                                        int64_t cols) {
   constexpr int64_t W = sizeof(VF) / sizeof(float);
   for (int64_t r = 0; r < rows; ++r) {
     const float* gor = go + r * cols;
     const float* dr = d + r * cols;
-    const float* xr = x + r * k;
+    const float* xr = x + r * x_stride;
     VF acc[kSmallIn] = {};
     float tail[kSmallIn] = {};
     int64_t c = 0;
@@ -241,9 +241,10 @@ JEFFREYS_SIMD_DISPATCH(silu_grad_dispatch, silu_grad_body,
 
 int level_index() { return static_cast<int>(simd_level()); }
 
-#define JEFFREYS_SMALL_IN_PARAMS \
-  (const float* x, int64_t k, const float* wt, const float* bias, float* y, float* d, int64_t rows, int64_t cols)
-#define JEFFREYS_SMALL_IN_ARGS (x, k, wt, bias, y, d, rows, cols)
+#define JEFFREYS_SMALL_IN_PARAMS                                                                          \
+  (const float* x, int64_t x_stride, int64_t k, const float* wt, const float* bias, float* y, float* d, int64_t rows, \
+   int64_t cols)
+#define JEFFREYS_SMALL_IN_ARGS (x, x_stride, k, wt, bias, y, d, rows, cols)
 __attribute__((target("avx512f"))) void small_in_silu_avx512 JEFFREYS_SMALL_IN_PARAMS {
   small_in_silu_body<v16f, v16i> JEFFREYS_SMALL_IN_ARGS;
 }
@@ -253,9 +254,9 @@ __attribute__((target("avx2,fma"))) void small_in_silu_avx2 JEFFREYS_SMALL_IN_PA
 void small_in_silu_sse JEFFREYS_SMALL_IN_PARAMS { small_in_silu_body<v4f, v4i> JEFFREYS_SMALL_IN_ARGS; }
 
 #define JEFFREYS_SMALL_IN_BWD_PARAMS                                                                          \
-  (const float* go, const float* d, const float* x, int64_t k, const float* wt, float* gx, float* gwt, float* gb, \
-   int64_t rows, int64_t cols)
-#define JEFFREYS_SMALL_IN_BWD_ARGS (go, d, x, k, wt, gx, gwt, gb, rows, cols)
+  (const float* go, const float* d, const float* x, int64_t x_stride, int64_t k, const float* wt, float* gx,      \
+   float* gwt, float* gb, int64_t rows, int64_t cols)
+#define JEFFREYS_SMALL_IN_BWD_ARGS (go, d, x, x_stride, k, wt, gx, gwt, gb, rows, cols)
 __attribute__((target("avx512f"))) void small_in_bwd_avx512 JEFFREYS_SMALL_IN_BWD_PARAMS {
   small_in_silu_backward_body<v16f> JEFFREYS_SMALL_IN_BWD_ARGS;
 }

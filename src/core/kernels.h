@@ -11,13 +11,14 @@ void bias_silu_and_derivative(const float* x, const float* bias, float* y, float
 /// Inputs and outputs up to which a Linear layer is done by the loops below instead of BLAS.
 constexpr int64_t kSmallIn = 4;
 constexpr int64_t kSmallOut = 4;
-/// silu(x wᵀ + b) and its derivative d, with x [rows, k] (k <= kSmallIn), wt = wᵀ [k, cols], bias [cols].
-void small_in_bias_silu(const float* x, int64_t k, const float* wt, const float* bias, float* y, float* d, int64_t rows,
-                        int64_t cols);
+/// silu(x wᵀ + b) and its derivative d, with x [rows, k] (k <= kSmallIn; row r at x + r * x_stride),
+/// wt = wᵀ [k, cols], bias [cols].
+void small_in_bias_silu(const float* x, int64_t x_stride, int64_t k, const float* wt, const float* bias, float* y,
+                        float* d, int64_t rows, int64_t cols);
 /// Its backward from go [rows, cols]: gx [rows, k] = (go * d) w (written), gwt [k, cols] += xᵀ (go * d),
 /// gb += column sums of go * d; any of the three may be null.
-void small_in_silu_backward(const float* go, const float* d, const float* x, int64_t k, const float* wt, float* gx,
-                            float* gwt, float* gb, int64_t rows, int64_t cols);
+void small_in_silu_backward(const float* go, const float* d, const float* x, int64_t x_stride, int64_t k,
+                            const float* wt, float* gx, float* gwt, float* gb, int64_t rows, int64_t cols);
 /// y [rows, n] = x wᵀ + b with x [rows, in], w [n, in], n <= kSmallOut.
 void narrow_linear(const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t n);
 /// Its backward from g [rows, n]: gx = g w (written), gw += gᵀ x, gb += column sums of g; any may be null.

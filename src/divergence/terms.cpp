@@ -101,7 +101,7 @@ Terms jeffreys_terms(flows::FlowImpl& flow, energy::EnergyImpl* energy, const to
   auto lz = log_z_from_log_weights(conditional ? log_w.view({K, B}) : log_w);
   t.log_z = lz.log_z.mean();
   t.ess = lz.ess.mean().item<double>();
-  if (!conditional) {
+  if (!conditional && req.ranks > 1) {
     t.log_w_lse = torch::logsumexp(log_w, 0);
     t.log_w2_lse = torch::logsumexp(2 * log_w.detach(), 0).item<double>();
   }

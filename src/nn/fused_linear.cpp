@@ -43,17 +43,21 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
                                const torch::Tensor& b) {
     const int64_t rows = x.size(0), k = x.size(1), cols = w.size(0);
     auto bias = b.contiguous();
-    auto y = torch::empty({rows, cols}, x.options());
     auto d = torch::empty({rows, cols}, x.options());
+    torch::Tensor y;
     if (k <= core::kSmallIn) {
+      // x may be a column slice (a coupling's identity half): rows are read at its stride, no copy.
+      y = torch::empty({rows, cols}, x.options());
       auto wt = w.t().contiguous();
-      core::small_in_bias_silu(x.data_ptr<float>(), k, wt.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(),
-                               d.data_ptr<float>(), rows, cols);
+      core::small_in_bias_silu(x.data_ptr<float>(), x.stride(0), k, wt.data_ptr<float>(), bias.data_ptr<float>(),
+                               y.data_ptr<float>(), d.data_ptr<float>(), rows, cols);
     } else {
       // The bias is added inside the activation pass: addmm would first copy the broadcast bias
       // into the output, a full extra pass.
-      auto pre = mm_onto_zeros(x, w.t());
-      bias_silu_and_derivative(pre.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
+      // The activation overwrites the product it reads: one buffer fewer, and written where the
+      // product has just left it in cache.
+      y = mm_onto_zeros(x, w.t());
+      bias_silu_and_derivative(y.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
                                rows, cols);
     }
     ctx->save_for_backward({x, w, d});
@@ -78,7 +82,7 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
       if (ctx->needs_input_grad(0)) gx = torch::empty({rows, k}, d.options());
       if (ctx->needs_input_grad(1)) gwt = torch::zeros({k, cols}, d.options());
       auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
-      core::small_in_silu_backward(go.data_ptr<float>(), d.data_ptr<float>(), x.data_ptr<float>(), k,
+      core::small_in_silu_backward(go.data_ptr<float>(), d.data_ptr<float>(), x.data_ptr<float>(), x.stride(0), k,
                                    wt.data_ptr<float>(), ptr(gx), ptr(gwt), ptr(gb), rows, cols);
       if (gwt.defined()) gw = gwt.t().contiguous();
       return {gx, gw, gb};
@@ -131,8 +135,10 @@ class LinearNarrow : public torch::autograd::Function<LinearNarrow> {
 
 torch::Tensor linear_activation(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
                                 Activation activation, bool fused) {
-  if (fused && activation == Activation::silu && float_cpu(x, weight, bias))
-    return LinearSiLU::apply(x.contiguous(), weight.contiguous(), bias);
+  if (fused && activation == Activation::silu && float_cpu(x, weight, bias)) {
+    const bool strided_ok = x.size(1) <= core::kSmallIn && x.stride(1) == 1 && x.stride(0) >= x.size(1);
+    return LinearSiLU::apply(strided_ok ? x : x.contiguous(), weight.contiguous(), bias);
+  }
   return activate(torch::addmm(bias, x, weight.t()), activation);
 }
 

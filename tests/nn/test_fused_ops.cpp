@@ -60,6 +60,25 @@ TEST(FusedOps, LinearSiluWithFewInputsMatchesComposite) {
   }
 }
 
+// A coupling's identity half is a column slice: the few-inputs path reads its rows at their stride.
+TEST(FusedOps, LinearSiluOnAColumnSliceMatchesComposite) {
+  torch::manual_seed(4);
+  for (int64_t k : {1, 3}) {
+    auto base = torch::randn({37, k + 3}, torch::requires_grad());
+    auto w = torch::randn({20, k}, torch::requires_grad());
+    auto b = torch::randn({20}, torch::requires_grad());
+    auto x = base.narrow(1, 2, k);
+    ASSERT_FALSE(x.is_contiguous());
+    auto probe = torch::randn({37, 20});
+    auto fused = jeffreys::nn::linear_activation(x, w, b, jeffreys::nn::Activation::silu);
+    auto plain = torch::silu(torch::addmm(b, x, w.t()));
+    EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "k " << k;
+    auto gf = grads_of(fused, {base, w, b}, probe);
+    auto gp = grads_of(plain, {base, w, b}, probe);
+    for (size_t i = 0; i < gf.size(); ++i) EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "k " << k << " input " << i;
+  }
+}
+
 TEST(FusedOps, NarrowLinearMatchesAddmm) {
   torch::manual_seed(3);
   for (int64_t n : {1, 2, 4, 5}) {     // 5: LibTorch's addmm, through the same function

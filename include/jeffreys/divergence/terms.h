@@ -44,7 +44,8 @@ struct Terms {
   /// The pieces that processes combine (P = P_data + log_z, R = R_samples + log_z): means over this
   /// process's rows and flow samples, with their graphs (undefined when it has no proxy rows).
   /// Unconditional: log_w_lse (with its graph to ψ) and log_w2_lse are logsumexp of this process's
-  /// log-weights and of twice them, since log Ẑ over all processes is a log-sum-exp across them.
+  /// log-weights and of twice them, since log Ẑ over all processes is a log-sum-exp across them
+  /// (computed only when `ranks` > 1).
   torch::Tensor P_data, R_samples, log_w_lse;
   double log_w2_lse = 0;
   /// This process's share of the rows behind F, of the rows behind P, R and log Ẑ (conditional),
