@@ -104,7 +104,7 @@ __attribute__((always_inline)) inline void small_in_silu_body(const float* x, in
 }
 
 // Its backward in one pass: g = go * d is not stored; gx = g w, gwᵀ += xᵀ g, gb += column sums of g.
-template <typename VF>
+template <typename VF, typename VI>
 __attribute__((always_inline)) inline void small_in_silu_backward_body(const float* go, const float* d, const float* x,
                                                                        int64_t x_stride, int64_t k, const float* wt,
                                                                        float* gx, float* gwt, float* gb, int64_t rows,
@@ -139,7 +139,7 @@ __attribute__((always_inline)) inline void small_in_silu_backward_body(const flo
 }
 
 // A few outputs (n <= kSmallOut), no activation: y = x wᵀ + b as n dot products a row.
-template <typename VF>
+template <typename VF, typename VI>
 __attribute__((always_inline)) inline void narrow_linear_body(const float* x, const float* w, const float* b, float* y,
                                                               int64_t rows, int64_t in, int64_t n) {
   constexpr int64_t W = sizeof(VF) / sizeof(float);
@@ -159,7 +159,7 @@ __attribute__((always_inline)) inline void narrow_linear_body(const float* x, co
 }
 
 // Its backward: gx = g w, gw += gᵀ x, gb += column sums of g, in one pass over the rows.
-template <typename VF>
+template <typename VF, typename VI>
 __attribute__((always_inline)) inline void narrow_linear_backward_body(const float* g, const float* x, const float* w,
                                                                        float* gx, float* gw, float* gb, int64_t rows,
                                                                        int64_t in, int64_t n) {
@@ -241,76 +241,40 @@ JEFFREYS_SIMD_DISPATCH(silu_grad_dispatch, silu_grad_body,
 
 int level_index() { return static_cast<int>(simd_level()); }
 
-#define JEFFREYS_SMALL_IN_PARAMS                                                                          \
-  (const float* x, int64_t x_stride, int64_t k, const float* wt, const float* bias, float* y, float* d, int64_t rows, \
-   int64_t cols)
-#define JEFFREYS_SMALL_IN_ARGS (x, x_stride, k, wt, bias, y, d, rows, cols)
-__attribute__((target("avx512f"))) void small_in_silu_avx512 JEFFREYS_SMALL_IN_PARAMS {
-  small_in_silu_body<v16f, v16i> JEFFREYS_SMALL_IN_ARGS;
-}
-__attribute__((target("avx2,fma"))) void small_in_silu_avx2 JEFFREYS_SMALL_IN_PARAMS {
-  small_in_silu_body<v8f, v8i> JEFFREYS_SMALL_IN_ARGS;
-}
-void small_in_silu_sse JEFFREYS_SMALL_IN_PARAMS { small_in_silu_body<v4f, v4i> JEFFREYS_SMALL_IN_ARGS; }
-
-#define JEFFREYS_SMALL_IN_BWD_PARAMS                                                                          \
-  (const float* go, const float* d, const float* x, int64_t x_stride, int64_t k, const float* wt, float* gx,      \
-   float* gwt, float* gb, int64_t rows, int64_t cols)
-#define JEFFREYS_SMALL_IN_BWD_ARGS (go, d, x, x_stride, k, wt, gx, gwt, gb, rows, cols)
-__attribute__((target("avx512f"))) void small_in_bwd_avx512 JEFFREYS_SMALL_IN_BWD_PARAMS {
-  small_in_silu_backward_body<v16f> JEFFREYS_SMALL_IN_BWD_ARGS;
-}
-__attribute__((target("avx2,fma"))) void small_in_bwd_avx2 JEFFREYS_SMALL_IN_BWD_PARAMS {
-  small_in_silu_backward_body<v8f> JEFFREYS_SMALL_IN_BWD_ARGS;
-}
-void small_in_bwd_sse JEFFREYS_SMALL_IN_BWD_PARAMS { small_in_silu_backward_body<v4f> JEFFREYS_SMALL_IN_BWD_ARGS; }
-
-#define JEFFREYS_NARROW_PARAMS (const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in, int64_t n)
-#define JEFFREYS_NARROW_ARGS (x, w, b, y, rows, in, n)
-__attribute__((target("avx512f"))) void narrow_avx512 JEFFREYS_NARROW_PARAMS { narrow_linear_body<v16f> JEFFREYS_NARROW_ARGS; }
-__attribute__((target("avx2,fma"))) void narrow_avx2 JEFFREYS_NARROW_PARAMS { narrow_linear_body<v8f> JEFFREYS_NARROW_ARGS; }
-void narrow_sse JEFFREYS_NARROW_PARAMS { narrow_linear_body<v4f> JEFFREYS_NARROW_ARGS; }
-
-#define JEFFREYS_NARROW_BWD_PARAMS \
-  (const float* g, const float* x, const float* w, float* gx, float* gw, float* gb, int64_t rows, int64_t in, int64_t n)
-#define JEFFREYS_NARROW_BWD_ARGS (g, x, w, gx, gw, gb, rows, in, n)
-__attribute__((target("avx512f"))) void narrow_bwd_avx512 JEFFREYS_NARROW_BWD_PARAMS {
-  narrow_linear_backward_body<v16f> JEFFREYS_NARROW_BWD_ARGS;
-}
-__attribute__((target("avx2,fma"))) void narrow_bwd_avx2 JEFFREYS_NARROW_BWD_PARAMS {
-  narrow_linear_backward_body<v8f> JEFFREYS_NARROW_BWD_ARGS;
-}
-void narrow_bwd_sse JEFFREYS_NARROW_BWD_PARAMS { narrow_linear_backward_body<v4f> JEFFREYS_NARROW_BWD_ARGS; }
-
 }  // namespace
 
-void small_in_bias_silu JEFFREYS_SMALL_IN_PARAMS {
-  const int level = level_index();
-  if (level == 2) small_in_silu_avx512 JEFFREYS_SMALL_IN_ARGS;
-  else if (level == 1) small_in_silu_avx2 JEFFREYS_SMALL_IN_ARGS;
-  else small_in_silu_sse JEFFREYS_SMALL_IN_ARGS;
-}
+// Defines NAME(PARAMS): BODY<float vector, int vector> compiled for AVX-512, AVX2 or SSE, whichever
+// the running CPU has (BODY always_inline, so each copy is vectorised for its own target).
+#define JEFFREYS_VECTOR_DISPATCH(NAME, BODY, PARAMS, ARGS)                                                  \
+  namespace {                                                                                              \
+  __attribute__((target("avx512f"))) void NAME##_avx512 PARAMS { BODY<v16f, v16i> ARGS; }                   \
+  __attribute__((target("avx2,fma"))) void NAME##_avx2 PARAMS { BODY<v8f, v8i> ARGS; }                      \
+  void NAME##_sse PARAMS { BODY<v4f, v4i> ARGS; }                                                          \
+  }                                                                                                        \
+  void NAME PARAMS {                                                                                       \
+    switch (simd_level()) {                                                                                \
+      case SimdLevel::avx512: NAME##_avx512 ARGS; break;                                                   \
+      case SimdLevel::avx2: NAME##_avx2 ARGS; break;                                                       \
+      default: NAME##_sse ARGS; break;                                                                     \
+    }                                                                                                      \
+  }
 
-void small_in_silu_backward JEFFREYS_SMALL_IN_BWD_PARAMS {
-  const int level = level_index();
-  if (level == 2) small_in_bwd_avx512 JEFFREYS_SMALL_IN_BWD_ARGS;
-  else if (level == 1) small_in_bwd_avx2 JEFFREYS_SMALL_IN_BWD_ARGS;
-  else small_in_bwd_sse JEFFREYS_SMALL_IN_BWD_ARGS;
-}
-
-void narrow_linear JEFFREYS_NARROW_PARAMS {
-  const int level = level_index();
-  if (level == 2) narrow_avx512 JEFFREYS_NARROW_ARGS;
-  else if (level == 1) narrow_avx2 JEFFREYS_NARROW_ARGS;
-  else narrow_sse JEFFREYS_NARROW_ARGS;
-}
-
-void narrow_linear_backward JEFFREYS_NARROW_BWD_PARAMS {
-  const int level = level_index();
-  if (level == 2) narrow_bwd_avx512 JEFFREYS_NARROW_BWD_ARGS;
-  else if (level == 1) narrow_bwd_avx2 JEFFREYS_NARROW_BWD_ARGS;
-  else narrow_bwd_sse JEFFREYS_NARROW_BWD_ARGS;
-}
+JEFFREYS_VECTOR_DISPATCH(small_in_bias_silu, small_in_silu_body,
+                         (const float* x, int64_t x_stride, int64_t k, const float* wt, const float* bias, float* y,
+                          float* d, int64_t rows, int64_t cols),
+                         (x, x_stride, k, wt, bias, y, d, rows, cols))
+JEFFREYS_VECTOR_DISPATCH(small_in_silu_backward, small_in_silu_backward_body,
+                         (const float* go, const float* d, const float* x, int64_t x_stride, int64_t k,
+                          const float* wt, float* gx, float* gwt, float* gb, int64_t rows, int64_t cols),
+                         (go, d, x, x_stride, k, wt, gx, gwt, gb, rows, cols))
+JEFFREYS_VECTOR_DISPATCH(narrow_linear, narrow_linear_body,
+                         (const float* x, const float* w, const float* b, float* y, int64_t rows, int64_t in,
+                          int64_t n),
+                         (x, w, b, y, rows, in, n))
+JEFFREYS_VECTOR_DISPATCH(narrow_linear_backward, narrow_linear_backward_body,
+                         (const float* g, const float* x, const float* w, float* gx, float* gw, float* gb, int64_t rows,
+                          int64_t in, int64_t n),
+                         (g, x, w, gx, gw, gb, rows, in, n))
 
 void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols) {
   const int level = level_index();

@@ -12,6 +12,16 @@ std::vector<torch::Tensor> grads_of(const torch::Tensor& out, const std::vector<
   return torch::autograd::grad({(out * weight).sum()}, inputs);
 }
 
+// The fused node's values and the gradients of <probe, output> for every input against the composite's.
+void expect_same_values_and_gradients(const torch::Tensor& fused, const torch::Tensor& plain,
+                                      const std::vector<torch::Tensor>& inputs, const std::string& what) {
+  EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << what;
+  auto probe = torch::randn_like(plain);
+  auto gf = grads_of(fused, inputs, probe);
+  auto gp = grads_of(plain, inputs, probe);
+  for (size_t i = 0; i < gf.size(); ++i) EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << what << ", input " << i;
+}
+
 TEST(FusedOps, SiluAndDerivativeMatchTorch) {
   auto x = torch::linspace(-95, 95, 4001);  // beyond the exp clamp on both sides, and odd length for the tail
   auto y = torch::empty_like(x), d = torch::empty_like(x);
@@ -29,13 +39,9 @@ TEST(FusedOps, LinearSiluMatchesComposite) {
     auto x = torch::randn({37, 9}, torch::requires_grad());
     auto w = torch::randn({cols, 9}, torch::requires_grad());
     auto b = torch::randn({cols}, torch::requires_grad());
-    auto probe = torch::randn({37, cols});
     auto fused = jeffreys::nn::linear_activation(x, w, b, jeffreys::nn::Activation::silu);
     auto plain = torch::silu(torch::addmm(b, x, w.t()));
-    EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5));
-    auto gf = grads_of(fused, {x, w, b}, probe);
-    auto gp = grads_of(plain, {x, w, b}, probe);
-    for (size_t i = 0; i < gf.size(); ++i) EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "input " << i;
+    expect_same_values_and_gradients(fused, plain, {x, w, b}, "cols " + std::to_string(cols));
   }
 }
 
@@ -48,14 +54,10 @@ TEST(FusedOps, LinearSiluWithFewInputsMatchesComposite) {
       auto x = torch::randn({37, k}, torch::requires_grad());
       auto w = torch::randn({cols, k}, torch::requires_grad());
       auto b = torch::randn({cols}, torch::requires_grad());
-      auto probe = torch::randn({37, cols});
       auto fused = jeffreys::nn::linear_activation(x, w, b, jeffreys::nn::Activation::silu);
       auto plain = torch::silu(torch::addmm(b, x, w.t()));
-      EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "k " << k << " cols " << cols;
-      auto gf = grads_of(fused, {x, w, b}, probe);
-      auto gp = grads_of(plain, {x, w, b}, probe);
-      for (size_t i = 0; i < gf.size(); ++i)
-        EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "k " << k << " cols " << cols << " input " << i;
+      expect_same_values_and_gradients(fused, plain, {x, w, b},
+                                       "k " + std::to_string(k) + ", cols " + std::to_string(cols));
     }
   }
 }
@@ -69,13 +71,9 @@ TEST(FusedOps, LinearSiluOnAColumnSliceMatchesComposite) {
     auto b = torch::randn({20}, torch::requires_grad());
     auto x = base.narrow(1, 2, k);
     ASSERT_FALSE(x.is_contiguous());
-    auto probe = torch::randn({37, 20});
     auto fused = jeffreys::nn::linear_activation(x, w, b, jeffreys::nn::Activation::silu);
     auto plain = torch::silu(torch::addmm(b, x, w.t()));
-    EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "k " << k;
-    auto gf = grads_of(fused, {base, w, b}, probe);
-    auto gp = grads_of(plain, {base, w, b}, probe);
-    for (size_t i = 0; i < gf.size(); ++i) EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "k " << k << " input " << i;
+    expect_same_values_and_gradients(fused, plain, {base, w, b}, "k " + std::to_string(k));
   }
 }
 
@@ -86,14 +84,9 @@ TEST(FusedOps, NarrowLinearMatchesAddmm) {
       auto x = torch::randn({29, in}, torch::requires_grad());
       auto w = torch::randn({n, in}, torch::requires_grad());
       auto b = torch::randn({n}, torch::requires_grad());
-      auto probe = torch::randn({29, n});
       auto fused = jeffreys::nn::linear(x, w, b);
       auto plain = torch::addmm(b, x, w.t());
-      EXPECT_TRUE(torch::allclose(fused, plain, 1e-5, 1e-5)) << "n " << n << " in " << in;
-      auto gf = grads_of(fused, {x, w, b}, probe);
-      auto gp = grads_of(plain, {x, w, b}, probe);
-      for (size_t i = 0; i < gf.size(); ++i)
-        EXPECT_TRUE(torch::allclose(gf[i], gp[i], 1e-4, 1e-4)) << "n " << n << " in " << in << " input " << i;
+      expect_same_values_and_gradients(fused, plain, {x, w, b}, "n " + std::to_string(n) + ", in " + std::to_string(in));
     }
   }
 }
