@@ -30,6 +30,8 @@ bool float_cpu(const torch::Tensor& x, const torch::Tensor& w, const torch::Tens
          b.scalar_type() == torch::kFloat && x.device().is_cpu() && w.device().is_cpu() && b.device().is_cpu();
 }
 
+float* data_or_null(torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; }
+
 void refuse_double_backward(const char* who) {
   // The backward passes below are not themselves differentiable; refuse rather than return wrong
   // second derivatives.
@@ -52,10 +54,8 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
       core::small_in_bias_silu(x.data_ptr<float>(), x.stride(0), k, wt.data_ptr<float>(), bias.data_ptr<float>(),
                                y.data_ptr<float>(), d.data_ptr<float>(), rows, cols);
     } else {
-      // The bias is added inside the activation pass: addmm would first copy the broadcast bias
-      // into the output, a full extra pass.
-      // The activation overwrites the product it reads: one buffer fewer, and written where the
-      // product has just left it in cache.
+      // The bias is added inside the activation pass (addmm would first copy the broadcast bias
+      // into the output, a full extra pass), and the activation overwrites the product it reads.
       y = mm_onto_zeros(x, w.t());
       bias_silu_and_derivative(y.data_ptr<float>(), bias.data_ptr<float>(), y.data_ptr<float>(), d.data_ptr<float>(),
                                rows, cols);
@@ -81,9 +81,9 @@ class LinearSiLU : public torch::autograd::Function<LinearSiLU> {
       torch::Tensor gwt;
       if (ctx->needs_input_grad(0)) gx = torch::empty({rows, k}, d.options());
       if (ctx->needs_input_grad(1)) gwt = torch::zeros({k, cols}, d.options());
-      auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
       core::small_in_silu_backward(go.data_ptr<float>(), d.data_ptr<float>(), x.data_ptr<float>(), x.stride(0), k,
-                                   wt.data_ptr<float>(), ptr(gx), ptr(gwt), ptr(gb), rows, cols);
+                                   wt.data_ptr<float>(), data_or_null(gx), data_or_null(gwt), data_or_null(gb), rows,
+                                   cols);
       if (gwt.defined()) gw = gwt.t().contiguous();
       return {gx, gw, gb};
     }
@@ -124,9 +124,8 @@ class LinearNarrow : public torch::autograd::Function<LinearNarrow> {
     if (ctx->needs_input_grad(0)) gx = torch::empty({rows, in}, x.options());
     if (ctx->needs_input_grad(1)) gw = torch::zeros({n, in}, x.options());
     if (ctx->needs_input_grad(2)) gb = torch::zeros({n}, x.options());
-    auto ptr = [](torch::Tensor& t) { return t.defined() ? t.data_ptr<float>() : nullptr; };
-    core::narrow_linear_backward(g.data_ptr<float>(), x.data_ptr<float>(), w.data_ptr<float>(), ptr(gx), ptr(gw),
-                                 ptr(gb), rows, in, n);
+    core::narrow_linear_backward(g.data_ptr<float>(), x.data_ptr<float>(), w.data_ptr<float>(), data_or_null(gx),
+                                 data_or_null(gw), data_or_null(gb), rows, in, n);
     return {gx, gw, gb};
   }
 };
