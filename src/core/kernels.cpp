@@ -45,14 +45,6 @@ __attribute__((always_inline)) inline void silu_vector(VF v, float* y, float* d)
   std::memcpy(d, &ds, sizeof(ds));
 }
 
-template <typename VF, typename VI>
-__attribute__((always_inline)) inline void silu_block(const float* x, const float* bias, float* y, float* d) {
-  VF v, b;
-  std::memcpy(&v, x, sizeof(v));
-  std::memcpy(&b, bias, sizeof(b));
-  silu_vector<VF, VI>(v + b, y, d);
-}
-
 inline void silu_scalar(float v, float* y, float* d) {
   const float s = 1.0f / (1.0f + std::exp(-v));
   *y = v * s;
@@ -69,6 +61,22 @@ __attribute__((always_inline)) inline VF load(const float* p) {
 template <typename VF>
 __attribute__((always_inline)) inline void store(float* p, VF v) {
   std::memcpy(p, &v, sizeof(v));
+}
+
+// SiLU of x + bias over rows (bias == nullptr: of x); y may be x itself.
+template <typename VF, typename VI>
+__attribute__((always_inline)) inline void bias_silu_body(const float* x, const float* bias, float* y, float* d,
+                                                          int64_t rows, int64_t cols) {
+  constexpr int64_t W = sizeof(VF) / sizeof(float);
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * cols;
+    float* yr = y + r * cols;
+    float* dr = d + r * cols;
+    int64_t c = 0;
+    for (; c + W <= cols; c += W)
+      silu_vector<VF, VI>(bias == nullptr ? load<VF>(xr + c) : load<VF>(xr + c) + load<VF>(bias + c), yr + c, dr + c);
+    for (; c < cols; ++c) silu_scalar(bias == nullptr ? xr[c] : xr[c] + bias[c], yr + c, dr + c);
+  }
 }
 
 template <typename VF>
@@ -198,27 +206,6 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 typedef float v4f __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
 
-// Each returns how many leading columns of the row it did; the caller finishes the rest.
-__attribute__((target("avx512f"))) int64_t silu_row_avx512(const float* x, const float* b, float* y, float* d,
-                                                            int64_t n) {
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16) silu_block<v16f, v16i>(x + i, b + i, y + i, d + i);
-  return i;
-}
-
-__attribute__((target("avx2,fma"))) int64_t silu_row_avx2(const float* x, const float* b, float* y, float* d,
-                                                           int64_t n) {
-  int64_t i = 0;
-  for (; i + 8 <= n; i += 8) silu_block<v8f, v8i>(x + i, b + i, y + i, d + i);
-  return i;
-}
-
-int64_t silu_row_sse(const float* x, const float* b, float* y, float* d, int64_t n) {
-  int64_t i = 0;
-  for (; i + 4 <= n; i += 4) silu_block<v4f, v4i>(x + i, b + i, y + i, d + i);
-  return i;
-}
-
 // g = go * d and the bias gradient (column sums of g) in one pass; restrict lets it vectorise.
 __attribute__((always_inline)) inline void silu_grad_body(const float* __restrict go, const float* __restrict d,
                                                           float* __restrict g, float* __restrict gb, int64_t rows,
@@ -238,8 +225,6 @@ __attribute__((always_inline)) inline void silu_grad_body(const float* __restric
 JEFFREYS_SIMD_DISPATCH(silu_grad_dispatch, silu_grad_body,
                        (const float* go, const float* d, float* g, float* gb, int64_t rows, int64_t cols),
                        (go, d, g, gb, rows, cols))
-
-int level_index() { return static_cast<int>(simd_level()); }
 
 }  // namespace
 
@@ -276,39 +261,11 @@ JEFFREYS_VECTOR_DISPATCH(narrow_linear_backward, narrow_linear_backward_body,
                           int64_t in, int64_t n),
                          (g, x, w, gx, gw, gb, rows, in, n))
 
-void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols) {
-  const int level = level_index();
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * cols;
-    float* yr = y + r * cols;
-    float* dr = d + r * cols;
-    int64_t done = level == 2 ? silu_row_avx512(xr, bias, yr, dr, cols)
-                              : (level == 1 ? silu_row_avx2(xr, bias, yr, dr, cols) : silu_row_sse(xr, bias, yr, dr, cols));
-    for (int64_t i = done; i < cols; ++i) {
-      const float v = xr[i] + bias[i];
-      const float s = 1.0f / (1.0f + std::exp(-v));
-      yr[i] = v * s;
-      dr[i] = s * (1.0f + v * (1.0f - s));
-    }
-  }
-}
+JEFFREYS_VECTOR_DISPATCH(bias_silu_and_derivative, bias_silu_body,
+                         (const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols),
+                         (x, bias, y, d, rows, cols))
 
-void silu_and_derivative(const float* x, float* y, float* d, int64_t n) {
-  static const float zero[16] = {};
-  const int level = level_index();
-  int64_t i = 0;
-  const int64_t w = level == 2 ? 16 : (level == 1 ? 8 : 4);
-  for (; i + w <= n; i += w) {
-    if (level == 2) silu_row_avx512(x + i, zero, y + i, d + i, w);
-    else if (level == 1) silu_row_avx2(x + i, zero, y + i, d + i, w);
-    else silu_row_sse(x + i, zero, y + i, d + i, w);
-  }
-  for (; i < n; ++i) {
-    const float s = 1.0f / (1.0f + std::exp(-x[i]));
-    y[i] = x[i] * s;
-    d[i] = s * (1.0f + x[i] * (1.0f - s));
-  }
-}
+void silu_and_derivative(const float* x, float* y, float* d, int64_t n) { bias_silu_and_derivative(x, nullptr, y, d, 1, n); }
 
 void silu_grad_and_bias_grad(const float* go, const float* d, float* g, float* gb, int64_t rows, int64_t cols) {
   silu_grad_dispatch(go, d, g, gb, rows, cols);

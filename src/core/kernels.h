@@ -6,7 +6,7 @@ namespace jeffreys::core {
 
 /// y = x σ(x), d = σ(x)(1 + x(1 - σ(x))) for n floats.
 void silu_and_derivative(const float* x, float* y, float* d, int64_t n);
-/// The same on x + bias, x [rows, cols], bias [cols].
+/// The same on x + bias, x [rows, cols], bias [cols] (or null: on x); y may be x.
 void bias_silu_and_derivative(const float* x, const float* bias, float* y, float* d, int64_t rows, int64_t cols);
 /// Inputs and outputs up to which a Linear layer is done by the loops below instead of BLAS.
 constexpr int64_t kSmallIn = 4;
