@@ -7,38 +7,15 @@
 #include <cstdint>
 #include <cstring>
 
-#include "cpu_features.h"
-
-// The vector helpers below are always inlined into functions compiled for their instruction set, so
-// the ABI note GCC gives for passing vectors by value does not apply.
-#pragma GCC diagnostic ignored "-Wpsabi"
+#include "vector.h"
 
 namespace jeffreys::core {
 namespace {
 
-// SiLU and its derivative on a vector of floats (GCC vector extensions, so one body serves AVX2 and
-// AVX-512). exp is Cephes' expf: range reduction by ln 2 in two parts, a degree-6 polynomial and
-// the exponent written into the float's bits; relative error about 1e-7.
+// SiLU and its derivative on a vector of floats.
 template <typename VF, typename VI>
 __attribute__((always_inline)) inline void silu_vector(VF v, float* y, float* d) {
-  VF a = -v;
-  a = a < -87.0f ? -87.0f : a;
-  a = a > 88.0f ? 88.0f : a;
-  // n = round(a log2 e) by adding 1.5 * 2^23: the sum's low mantissa bits hold n, in two additions
-  // instead of a truncation and its correction.
-  const VF shifted = a * 1.44269504088896341f + 12582912.0f;
-  const VI n = (VI)shifted - 0x4B400000;
-  const VF fn = shifted - 12582912.0f;
-  VF r = a - fn * 0.693359375f;
-  r = r + fn * 2.12194440e-4f;
-  VF p = r * 1.9875691500e-4f + 1.3981999507e-3f;
-  p = p * r + 8.3334519073e-3f;
-  p = p * r + 4.1665795894e-2f;
-  p = p * r + 1.6666665459e-1f;
-  p = p * r + 5.0000001201e-1f;
-  p = p * r * r + r + 1.0f;
-  const VI bits = (n + 127) << 23;
-  const VF s = 1.0f / (1.0f + p * (VF)bits);
+  const VF s = 1.0f / (1.0f + exp_vector<VF, VI>(-v));
   const VF ys = v * s;
   const VF ds = s * (1.0f + v * (1.0f - s));
   std::memcpy(y, &ys, sizeof(ys));
@@ -49,18 +26,6 @@ inline void silu_scalar(float v, float* y, float* d) {
   const float s = 1.0f / (1.0f + std::exp(-v));
   *y = v * s;
   *d = s * (1.0f + v * (1.0f - s));
-}
-
-template <typename VF>
-__attribute__((always_inline)) inline VF load(const float* p) {
-  VF v;
-  std::memcpy(&v, p, sizeof(v));
-  return v;
-}
-
-template <typename VF>
-__attribute__((always_inline)) inline void store(float* p, VF v) {
-  std::memcpy(p, &v, sizeof(v));
 }
 
 // SiLU of x + bias over rows (bias == nullptr: of x); y may be x itself.
@@ -77,13 +42,6 @@ __attribute__((always_inline)) inline void bias_silu_body(const float* x, const 
       silu_vector<VF, VI>(bias == nullptr ? load<VF>(xr + c) : load<VF>(xr + c) + load<VF>(bias + c), yr + c, dr + c);
     for (; c < cols; ++c) silu_scalar(bias == nullptr ? xr[c] : xr[c] + bias[c], yr + c, dr + c);
   }
-}
-
-template <typename VF>
-__attribute__((always_inline)) inline float sum_lanes(VF v) {
-  float s = 0;
-  for (size_t j = 0; j < sizeof(VF) / sizeof(float); ++j) s += v[j];
-  return s;
 }
 
 // A few input features (k <= kSmallIn): the pre-activation x wᵀ + b is formed in the activation's
@@ -199,13 +157,6 @@ __attribute__((always_inline)) inline void narrow_linear_backward_body(const flo
   }
 }
 
-typedef float v16f __attribute__((vector_size(64)));
-typedef int32_t v16i __attribute__((vector_size(64)));
-typedef float v8f __attribute__((vector_size(32)));
-typedef int32_t v8i __attribute__((vector_size(32)));
-typedef float v4f __attribute__((vector_size(16)));
-typedef int32_t v4i __attribute__((vector_size(16)));
-
 // g = go * d and the bias gradient (column sums of g) in one pass; restrict lets it vectorise.
 __attribute__((always_inline)) inline void silu_grad_body(const float* __restrict go, const float* __restrict d,
                                                           float* __restrict g, float* __restrict gb, int64_t rows,
@@ -227,22 +178,6 @@ JEFFREYS_SIMD_DISPATCH(silu_grad_dispatch, silu_grad_body,
                        (go, d, g, gb, rows, cols))
 
 }  // namespace
-
-// Defines NAME(PARAMS): BODY<float vector, int vector> compiled for AVX-512, AVX2 or SSE, whichever
-// the running CPU has (BODY always_inline, so each copy is vectorised for its own target).
-#define JEFFREYS_VECTOR_DISPATCH(NAME, BODY, PARAMS, ARGS)                                                  \
-  namespace {                                                                                              \
-  __attribute__((target("avx512f"))) void NAME##_avx512 PARAMS { BODY<v16f, v16i> ARGS; }                   \
-  __attribute__((target("avx2,fma"))) void NAME##_avx2 PARAMS { BODY<v8f, v8i> ARGS; }                      \
-  void NAME##_sse PARAMS { BODY<v4f, v4i> ARGS; }                                                          \
-  }                                                                                                        \
-  void NAME PARAMS {                                                                                       \
-    switch (simd_level()) {                                                                                \
-      case SimdLevel::avx512: NAME##_avx512 ARGS; break;                                                   \
-      case SimdLevel::avx2: NAME##_avx2 ARGS; break;                                                       \
-      default: NAME##_sse ARGS; break;                                                                     \
-    }                                                                                                      \
-  }
 
 JEFFREYS_VECTOR_DISPATCH(small_in_bias_silu, small_in_silu_body,
                          (const float* x, int64_t x_stride, int64_t k, const float* wt, const float* bias, float* y,
