@@ -261,7 +261,9 @@ JEFFREYS_INLINE void backward_body(const typename L::S* v, const typename L::S* 
   const int K = c.K;
   const int64_t P = 3 * K - 1;
   alignas(64) S prm[(3 * kKernelMaxBins - 1) * W], gp[(3 * kKernelMaxBins - 1) * W];
-  alignas(64) S xs[W], gys[W], gls[W];
+  // A partial last group reads all W lanes of upstream gradients; those past its end (never written
+  // back) hold zeros or an earlier group's values, not indeterminate memory.
+  alignas(64) S xs[W], gys[W] = {}, gls[W] = {};
   int64_t off[W], row = begin / d, col = begin % d;
   Bin<L> b;
   for (int64_t m = begin; m < end; m += W) {
